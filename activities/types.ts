@@ -1,0 +1,57 @@
+/**
+ * Activity inputs and results. The workflow imports only these types (and the activity object's type).
+ */
+import type { AccessTarget } from '../connectors/types';
+import type { RequestMessage } from '../chat-adapters/types';
+import type { NotificationTarget } from '../policy/types';
+import type { RequestRow } from '../store/types';
+
+export interface RecordEventInput {
+  requestId: string;
+  /** Unique per event (request id + the workflow's event counter), so retries write once. */
+  eventKey: string;
+  type: string;
+  actor: string;
+  channel: string;
+  details: Record<string, unknown>;
+  /** Changes to the request's row in the requests index. */
+  index?: Partial<RequestRow>;
+}
+
+export interface NotifyInput {
+  message: RequestMessage;
+  /** The flow's notification targets (used when a request is first posted). */
+  targets: NotificationTarget[];
+}
+
+export interface GrantAccessInput {
+  requestId: string;
+  target: AccessTarget;
+  durationMs: number;
+}
+
+export interface GrantAccessResult {
+  /** When the grant committed: the grant's clock starts here. */
+  grantedAt: string;
+  /** True when another active request already held this access, so nothing changed in the target. */
+  alreadyHeld: boolean;
+  details: Record<string, string | number | boolean>;
+}
+
+export interface RevokeAccessInput {
+  requestId: string;
+  requester: string;
+  target: AccessTarget;
+  reason: string;
+  /** Failed attempts after which (and every so many after) admins are alerted. */
+  alertAfterAttempts: number;
+}
+
+export interface RevokeAccessResult {
+  /** False when other active requests still hold the access, which therefore stays. */
+  revoked: boolean;
+  /** The requests that still hold the access. */
+  heldBy: string[];
+  sessionsTerminated: number;
+  revokedAt: string;
+}

@@ -1,0 +1,89 @@
+/**
+ * Operator commands that need no Temporal: flows validate|explain, audit verify|export, migrate.
+ */
+import type { Command } from 'commander';
+import { findConfigFile, loadConfig } from '../../config/load';
+import { explainFor, formatExplanation } from '../../config/explain';
+import { InvalidInputError } from '../../core/errors';
+import { exportAudit } from '../../store/audit';
+import { applyDevDefaults, openStoreFromEnv, type GlobalOptions } from '../context';
+
+type Globals = () => GlobalOptions;
+
+export function registerAdminCommands(program: Command, globals: Globals): void {
+  const flows = program.command('flows').description('check and explain access flows (grantflow.yaml)');
+  flows
+    .command('validate [file]')
+    .description('check a config file; errors name the file, line, column and field')
+    .action((file: string | undefined) => {
+      applyDevDefaults();
+      const config = loadConfig(findConfigFile(file ?? globals().config));
+      console.log(
+        `${config.file}: valid — ${config.identities.length} identities, ${config.flows.length} flows, ` +
+          `${Object.keys(config.integrations).length} integrations`,
+      );
+    });
+  flows
+    .command('explain')
+    .description('say what a person may request and who would approve')
+    .requiredOption('--user <email>', 'the person')
+    .option('--json', 'print JSON')
+    .action((o) => {
+      applyDevDefaults();
+      const config = loadConfig(findConfigFile(globals().config));
+      const explanation = explainFor(config, o.user);
+      console.log(o.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
+    });
+
+  const audit = program.command('audit').description('the append-only, hash-chained audit log');
+  audit
+    .command('verify')
+    .description('check the hash chain; names any edited, deleted or reordered row')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      applyDevDefaults();
+      const store = await openStoreFromEnv();
+      try {
+        const result = await store.verifyAudit();
+        if (o.json) console.log(JSON.stringify(result));
+        else if (result.ok) console.log(`audit chain intact: ${result.rows} rows verified`);
+        else for (const p of result.problems) console.log(`row ${p.seq} (${p.eventKey}): ${p.problem}: ${p.message}`);
+        if (!result.ok) process.exitCode = 7;
+      } finally {
+        await store.close();
+      }
+    });
+  audit
+    .command('export')
+    .description('export the audit log to stdout')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--since <iso-time>', 'only events at or after this time')
+    .action(async (o) => {
+      if (o.format !== 'jsonl' && o.format !== 'csv')
+        throw new InvalidInputError(`--format must be jsonl or csv, not "${o.format}"`, 'format');
+      const since = o.since ? new Date(o.since) : undefined;
+      if (since && Number.isNaN(since.getTime()))
+        throw new InvalidInputError(`--since "${o.since}" is not a date (use ISO 8601)`, 'since');
+      applyDevDefaults();
+      const store = await openStoreFromEnv();
+      try {
+        await exportAudit(store, { format: o.format, since, out: process.stdout });
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('migrate')
+    .description("create or update Grantflow's tables (SQLite, or PostgreSQL with DATABASE_URL)")
+    .action(async () => {
+      applyDevDefaults();
+      const store = await openStoreFromEnv();
+      try {
+        await store.migrate();
+        console.log(`migrated (${store.dialect})`);
+      } finally {
+        await store.close();
+      }
+    });
+}

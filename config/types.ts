@@ -1,0 +1,33 @@
+/**
+ * The loaded grantflow.yaml: validated, with secret references resolved and durations in milliseconds.
+ */
+import type { AccessFlow, Identity, NotificationTarget, PrincipalSet } from '../policy/types';
+import type { PostgresIntegrationConfig } from '../connectors/postgres/config';
+
+export type IntegrationConfig = PostgresIntegrationConfig;
+
+export interface AdminsConfig extends PrincipalSet {
+  /** Where operator alerts go (e.g. a revoke that keeps failing). */
+  alerts: NotificationTarget[];
+}
+
+export interface GrantflowConfig {
+  /** Absolute path of the file it was loaded from. */
+  file: string;
+  /** SHA-256 of the file's text: recorded with each request's flow snapshot. */
+  version: string;
+  /** The raw text, kept to diff against the next load. */
+  text: string;
+  /** Temporal task queue the worker polls. @default 'grantflow' */
+  taskQueue: string;
+  identities: Identity[];
+  admins: AdminsConfig;
+  integrations: Record<string, IntegrationConfig>;
+  flows: AccessFlow[];
+  settings: {
+    /** Failed revoke attempts after which admins are alerted. @default 5 */
+    revokeAlertAfterAttempts: number;
+    /** Cap on the backoff between revoke attempts. @default '1m' */
+    revokeMaxBackoffMs: number;
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Prometheus metrics (prom-client), served at GET /metrics. Later issues add to this registry.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from '../store/types';
+
+export interface Metrics {
+  registry: Registry;
+  /** Requests that reached a final state, by that state. */
+  requestsFinal: Counter<'state'>;
+  /** Grants active now, read from the requests index at scrape time so every replica agrees. */
+  grantsActive: Gauge;
+}
+
+export function createMetrics(store?: Store): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'grantflow_process_' });
+  const requestsFinal = new Counter({
+    name: 'grantflow_requests_final_total',
+    help: 'Access requests that reached a final state, by state',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  const grantsActive = new Gauge({
+    name: 'grantflow_grants_active',
+    help: 'Grants active now (requests in ACTIVE)',
+    registers: [registry],
+    async collect() {
+      if (!store) return;
+      const rows = await store.listRequests({ status: 'ACTIVE', limit: 100_000 });
+      this.set(rows.length);
+    },
+  });
+  return { registry, requestsFinal, grantsActive };
+}

@@ -1,0 +1,34 @@
+/**
+ * Connecting to Temporal: the dev server, any self-hosted cluster, or Temporal Cloud. Settings come from
+ * the environment with @temporalio/envconfig's names (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TEMPORAL_TLS_*) and its config file profiles.
+ */
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+
+export interface TemporalSettings {
+  connection: NativeConnectionOptions;
+  namespace: string;
+}
+
+/** Reads connection settings; explicit overrides (e.g. from `grantflow dev`) win over the environment. */
+export function temporalSettings(overrides: { address?: string; namespace?: string } = {}): TemporalSettings {
+  const loaded = loadClientConnectConfig();
+  const connection = { ...loaded.connectionOptions };
+  if (overrides.address) connection.address = overrides.address;
+  if (!connection.address) connection.address = 'localhost:7233';
+  return { connection, namespace: overrides.namespace ?? loaded.namespace ?? 'default' };
+}
+
+export async function connectClient(settings: TemporalSettings): Promise<Client> {
+  const connection = await Connection.connect({
+    ...(settings.connection as ConnectionOptions),
+    connectTimeout: '10s',
+  });
+  return new Client({ connection, namespace: settings.namespace });
+}
+
+export function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(settings.connection);
+}

@@ -1,0 +1,49 @@
+/**
+ * What `grantflow dev` prints once everything is up: where things are, who you can be, what to try first.
+ */
+import type { DevState } from '../cli/context';
+import type { GrantflowConfig } from '../config/types';
+
+interface SeedInfo {
+  demoDatabase: string;
+  passwords: Record<string, string>;
+}
+
+export function printBanner(state: DevState, config: GrantflowConfig, seed: SeedInfo, integration: string): void {
+  const pgPort = state.ports.sandboxPostgres;
+  const lines = [
+    '',
+    'Grantflow is running.',
+    '',
+    `  API server        ${state.apiUrl}   (health: ${state.apiUrl}/healthz, metrics: ${state.apiUrl}/metrics)`,
+    `  Temporal Web UI   ${state.temporalUiUrl}   (in-flight grants are workflows there)`,
+    `  Temporal          ${state.temporalAddress}, namespace ${state.namespace}`,
+    `  Sandbox Postgres  127.0.0.1:${pgPort}, database ${seed.demoDatabase}`,
+    `  Config            ${state.configFile}   (kill -HUP ${state.pid} reloads it)`,
+    '',
+    '  Demo identities (sandbox database logins):',
+  ];
+  for (const identity of config.identities) {
+    const account = identity.accounts[integration];
+    const password = account ? seed.passwords[account] : undefined;
+    const groups = identity.groups.join(', ') || '-';
+    lines.push(
+      `    ${identity.email.padEnd(22)} groups: ${groups.padEnd(14)} ${account ? `login ${account} / ${password ?? '?'}` : ''}`,
+    );
+  }
+  const alice = config.identities.find((i) => i.accounts[integration] && i.groups.includes('engineering'));
+  if (alice) {
+    const account = alice.accounts[integration];
+    lines.push(
+      '',
+      '  Try it (in another terminal):',
+      `    npx grantflow --as ${alice.email} request --flow sandbox-readonly --resource ${integration} \\`,
+      `      --permission readonly --duration 15m --reason "trying Grantflow" --wait`,
+      `    psql "postgres://${account}:${seed.passwords[account] ?? 'PASSWORD'}@127.0.0.1:${pgPort}/${seed.demoDatabase}" -c 'select * from incidents'`,
+      '',
+      '  Before the grant that query is refused; after it, it works; when the grant expires, it is refused again.',
+    );
+  }
+  lines.push('', '  Ctrl-C stops everything; `npm start` again resumes in-flight grants.', '');
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,165 @@
+/**
+ * `grantflow dev` / `npm start`: everything on one machine with no configuration. The Temporal dev server on a
+ * SQLite file, a sandbox PostgreSQL with a demo database, Grantflow's tables in SQLite, the worker and the API
+ * server. State lives in GRANTFLOW_DATA_DIR (default .grantflow/), so a second start resumes in-flight grants.
+ */
+import { mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { dataDir as defaultDataDir, readDevState, type DevState } from '../cli/context';
+import { findConfigFile } from '../config/load';
+import { ConfigHolder } from '../core/config-holder';
+import { createLogger } from '../core/logger';
+import { createMetrics } from '../core/metrics';
+import { connectClient, connectWorker } from '../core/temporal';
+import { buildServer } from '../server/app';
+import { standardChecks } from '../server/checks';
+import { openStore } from '../store';
+import { createGrantflowWorker } from '../workers/worker';
+import { installTemporalRuntime } from '../workers/runtime';
+import { DevAlreadyRunningError } from './dev-errors';
+import { printBanner } from './banner';
+import { requirePort } from './ports';
+import { startSandboxPostgres } from './postgres';
+import { seedSandbox } from './sandbox-seed';
+import { ensureSearchAttributes, GRANTFLOW_SEARCH_ATTRIBUTES, startTemporalDevServer } from './temporal';
+
+export interface DevOptions {
+  configFile?: string;
+  /** Print the banner (URLs, identities, first command). @default true */
+  banner?: boolean;
+  log?: Logger;
+}
+
+export interface DevStack {
+  state: DevState;
+  stop(): Promise<void>;
+}
+
+/** The integration the sandbox PostgreSQL backs; its URL reference is filled in by `dev`. */
+const SANDBOX_INTEGRATION = process.env.GRANTFLOW_SANDBOX_INTEGRATION ?? 'sandbox-db';
+
+export async function runDev(options: DevOptions = {}): Promise<DevStack> {
+  const log = options.log ?? createLogger('grantflow-dev');
+  installTemporalRuntime(log);
+  const dir = defaultDataDir();
+  mkdirSync(dir, { recursive: true });
+  const previous = readDevState();
+  if (previous && isAlive(previous.pid) && previous.pid !== process.pid)
+    throw new DevAlreadyRunningError(previous.pid, dir);
+
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    rmSync(path.join(dir, 'dev.json'), { force: true });
+    for (const s of stops.reverse()) await s().catch((err) => log.warn({ err: String(err) }, 'stop step failed'));
+  };
+  try {
+    const state = await startAll(dir, options, log, stops);
+    const file = path.join(dir, 'dev.json');
+    writeFileSync(file, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return { state, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startAll(
+  dir: string,
+  options: DevOptions,
+  log: Logger,
+  stops: (() => Promise<void>)[],
+): Promise<DevState> {
+  const temporalPort = await requirePort('GRANTFLOW_TEMPORAL_PORT', 7233);
+  const uiPort = await requirePort('GRANTFLOW_TEMPORAL_UI_PORT', 8233);
+  const apiPort = await requirePort('GRANTFLOW_PORT', 3000);
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+
+  log.info('starting the Temporal dev server (SQLite: %s)', path.join(dir, 'temporal.sqlite'));
+  const temporal = await startTemporalDevServer({
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    port: temporalPort,
+    uiPort,
+    namespace,
+    searchAttributes: GRANTFLOW_SEARCH_ATTRIBUTES,
+  });
+  stops.push(() => temporal.stop());
+  const saConnection = await Connection.connect({ address: temporal.address });
+  await ensureSearchAttributes(saConnection, namespace, GRANTFLOW_SEARCH_ATTRIBUTES);
+  await saConnection.close();
+
+  log.info('starting the sandbox PostgreSQL');
+  const pg = await startSandboxPostgres({
+    dataDir: path.join(dir, 'sandbox-pg'),
+    port: Number(process.env.GRANTFLOW_SANDBOX_PG_PORT ?? 5432),
+    log,
+  });
+  stops.push(() => pg.stop());
+  const connectorUrl = withDatabase(pg.adminUrl, 'demo');
+  process.env.GRANTFLOW_SANDBOX_DB_URL ??= connectorUrl;
+
+  const configFile = findConfigFile(options.configFile);
+  const store = await openStore(
+    process.env.DATABASE_URL
+      ? { databaseUrl: process.env.DATABASE_URL, log }
+      : { sqliteFile: path.join(dir, 'grantflow.sqlite'), log },
+  );
+  stops.push(() => store.close());
+  await store.migrate();
+  const holder = new ConfigHolder(configFile, store, log);
+  await holder.recordInitial('grantflow dev');
+  const unwatch = holder.watchSighup();
+  stops.push(async () => unwatch());
+
+  const sandboxIdentities = holder
+    .current()
+    .identities.filter((i) => i.accounts[SANDBOX_INTEGRATION])
+    .map((i) => ({ email: i.email, account: i.accounts[SANDBOX_INTEGRATION] }));
+  const seed = await seedSandbox(pg.adminUrl, sandboxIdentities);
+
+  log.info('starting the worker');
+  const metrics = createMetrics(store);
+  const connection = await connectWorker({ connection: { address: temporal.address }, namespace });
+  stops.push(() => connection.close());
+  const worker = await createGrantflowWorker({ connection, namespace, config: holder.current, store, log, metrics });
+  stops.push(() => worker.shutdown());
+  worker.run().catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
+
+  const client = await connectClient({ connection: { address: temporal.address }, namespace });
+  stops.push(() => client.connection.close());
+  const app = buildServer({ log, metrics, checks: standardChecks(store, client) });
+  await app.listen({ port: apiPort, host: process.env.GRANTFLOW_HOST ?? '127.0.0.1' });
+  stops.push(() => app.close());
+
+  const state: DevState = {
+    apiUrl: `http://localhost:${apiPort}`,
+    temporalAddress: temporal.address,
+    temporalUiUrl: temporal.uiUrl,
+    namespace,
+    sandboxAdminUrl: pg.adminUrl,
+    sandboxConnectorUrl: process.env.GRANTFLOW_SANDBOX_DB_URL ?? connectorUrl,
+    databaseFile: process.env.DATABASE_URL ? '(DATABASE_URL)' : path.join(dir, 'grantflow.sqlite'),
+    configFile: holder.current().file,
+    ports: { temporal: temporalPort, temporalUi: uiPort, api: apiPort, sandboxPostgres: pg.port },
+    pid: process.pid,
+  };
+  if (options.banner !== false) printBanner(state, holder.current(), seed, SANDBOX_INTEGRATION);
+  return state;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The list of Grantflow's migrations, imported statically so it works the same from source (tsx)
+ * and compiled in dist/, with no directory scanning. Append new migrations at the end; never rename one
+ * (its name is recorded in knex_migrations).
+ */
+import type { Knex } from 'knex';
+import * as initial from './20261126000001_initial';
+
+/** One migration: the name recorded in knex_migrations and its module. */
+export interface GrantflowMigration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly GrantflowMigration[] = [
+  { name: '20261126000001_initial', migration: initial },
+];
+
+/** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */
+export const migrationSource: Knex.MigrationSource<GrantflowMigration> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m.migration,
+};

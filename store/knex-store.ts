@@ -1,0 +1,331 @@
+/**
+ * The Store on knex, for SQLite and PostgreSQL alike: the requests index, sent message refs, access
+ * holders, cross-process named locks and the audit chain (store/audit.ts).
+ *
+ * Store calls made inside a withLock/withAccessLock callback join its transaction (found through
+ * AsyncLocalStorage, also across stores sharing one knex). SQLite has a single connection, so a call that
+ * took a second one would wait for the lock holder forever; joining also makes the callback's writes
+ * commit or roll back together.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { SentMessageRef } from '../chat-adapters/types';
+import { appendAuditEvent, listAuditRows, verifyAuditChain } from './audit';
+import type {
+  AccessHolders,
+  AuditEventInput,
+  AuditRow,
+  AuditVerifyResult,
+  RequestFilter,
+  RequestRow,
+  Store,
+} from './types';
+
+type Db = Knex | Knex.Transaction;
+type DbRow = Record<string, unknown>;
+
+/** RequestRow field → requests column; the one place the two namings meet. */
+const REQUEST_COLUMNS = {
+  id: 'id',
+  workflowId: 'workflow_id',
+  requester: 'requester',
+  flow: 'flow',
+  resource: 'resource',
+  permission: 'permission',
+  integration: 'integration',
+  status: 'status',
+  reason: 'reason',
+  durationMs: 'duration_ms',
+  channel: 'channel',
+  idempotencyKey: 'idempotency_key',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  grantedAt: 'granted_at',
+  expiresAt: 'expires_at',
+  decidedBy: 'decided_by',
+} as const satisfies Record<keyof RequestRow, string>;
+
+const REQUEST_FIELDS = Object.keys(REQUEST_COLUMNS) as (keyof RequestRow)[];
+
+/** Columns for the fields present in `row`; undefined fields are left out. */
+function requestToColumns(row: Partial<RequestRow>): DbRow {
+  const out: DbRow = {};
+  for (const field of REQUEST_FIELDS) if (row[field] !== undefined) out[REQUEST_COLUMNS[field]] = row[field];
+  return out;
+}
+
+function requestFromColumns(r: DbRow): RequestRow {
+  const row: Record<string, unknown> = {};
+  for (const field of REQUEST_FIELDS) {
+    const value = r[REQUEST_COLUMNS[field]];
+    if (value !== null && value !== undefined) row[field] = value;
+  }
+  row.durationMs = Number(row.durationMs); // pg returns bigint columns as strings
+  return row as unknown as RequestRow;
+}
+
+/** A null for every optional field `row` lacks, so an upsert clears what the new row does not have. */
+function fullRequestColumns(row: RequestRow): DbRow {
+  const out: DbRow = {};
+  for (const field of REQUEST_FIELDS) out[REQUEST_COLUMNS[field]] = row[field] ?? null;
+  return out;
+}
+
+/** Serialises async callers per key inside one process (sibling lock calls sharing one transaction). */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    this.tails.set(key, tail);
+    await before;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+interface LockContext {
+  /** The knex the transaction came from; only stores on it join. */
+  knex: Knex;
+  trx: Knex.Transaction;
+  /** Lock names taken in this transaction by the current async call chain. */
+  held: ReadonlySet<string>;
+  mutex: KeyedMutex;
+}
+
+const lockContext = new AsyncLocalStorage<LockContext>();
+
+/** What a KnexStore needs besides its knex. */
+export interface KnexStoreOptions {
+  dialect: 'sqlite' | 'postgres';
+  migrate: (knex: Knex) => Promise<void>;
+  /** Gives the knex back (destroys it unless another store still shares it). */
+  release: () => Promise<void>;
+  log?: Logger;
+}
+
+/** The Store implementation; build it with openStore (store/index.ts). */
+export class KnexStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  private closed = false;
+
+  constructor(
+    readonly knex: Knex,
+    private readonly options: KnexStoreOptions,
+  ) {
+    this.dialect = options.dialect;
+  }
+
+  /** The enclosing lock's context when it belongs to this store's knex and is still open. */
+  private context(): LockContext | undefined {
+    const ctx = lockContext.getStore();
+    return ctx && ctx.knex === this.knex && !ctx.trx.isCompleted() ? ctx : undefined;
+  }
+
+  /** The transaction of the enclosing lock, else the pool. */
+  private db(): Db {
+    return this.context()?.trx ?? this.knex;
+  }
+
+  migrate(): Promise<void> {
+    return this.options.migrate(this.knex);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.options.release();
+  }
+
+  async upsertRequest(row: RequestRow): Promise<void> {
+    await this.db()('requests').insert(fullRequestColumns(row)).onConflict('id').merge();
+  }
+
+  async insertRequest(
+    row: RequestRow,
+  ): Promise<{ inserted: true } | { inserted: false; existing: RequestRow }> {
+    // A conflicting row can change status between the insert and the read; then the insert is tried again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const added = await this.db()('requests')
+        .insert(fullRequestColumns(row))
+        .onConflict()
+        .ignore()
+        .returning('id');
+      if (added.length > 0) return { inserted: true };
+      const existing = await this.findConflicting(row);
+      if (existing) return { inserted: false, existing };
+    }
+    throw new Error(`request ${row.id} conflicts with a row that keeps changing; try again`);
+  }
+
+  private async findConflicting(row: RequestRow): Promise<RequestRow | undefined> {
+    const byId = (await this.db()('requests').where('id', row.id).first()) as DbRow | undefined;
+    if (byId) return requestFromColumns(byId);
+    const found = (await this.db()('requests')
+      .where('requester', row.requester)
+      .andWhere((q) => {
+        if (row.idempotencyKey !== undefined) q.orWhere('idempotency_key', row.idempotencyKey);
+        q.orWhere((p) =>
+          p.where({
+            flow: row.flow,
+            resource: row.resource,
+            permission: row.permission,
+            status: 'PENDING_APPROVAL',
+          }),
+        );
+      })
+      .orderByRaw('case when ?? = ? then 0 else 1 end', ['idempotency_key', row.idempotencyKey ?? null])
+      .first()) as DbRow | undefined;
+    return found ? requestFromColumns(found) : undefined;
+  }
+
+  async deleteRequest(id: string): Promise<void> {
+    await this.db()('requests').where('id', id).del();
+  }
+
+  async updateRequest(id: string, patch: Partial<RequestRow>): Promise<void> {
+    const columns = requestToColumns({
+      ...patch,
+      id: undefined,
+      updatedAt: patch.updatedAt ?? new Date().toISOString(),
+    });
+    const changed = await this.db()('requests').where('id', id).update(columns);
+    // The workflow is the source of truth; a missing index row must not fail (and endlessly retry) an activity.
+    if (changed === 0)
+      this.options.log?.warn({ requestId: id }, 'updateRequest: no such request in the index');
+  }
+
+  async getRequest(id: string): Promise<RequestRow | undefined> {
+    const row = (await this.db()('requests').where('id', id).first()) as DbRow | undefined;
+    return row ? requestFromColumns(row) : undefined;
+  }
+
+  async listRequests(filter: RequestFilter = {}): Promise<RequestRow[]> {
+    const query = this.db()('requests')
+      .select('*')
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .limit(filter.limit ?? 100);
+    if (Array.isArray(filter.status)) query.whereIn('status', filter.status);
+    else if (filter.status !== undefined) query.where('status', filter.status);
+    if (filter.requester !== undefined) query.where('requester', filter.requester);
+    if (filter.flow !== undefined) query.where('flow', filter.flow);
+    return ((await query) as DbRow[]).map(requestFromColumns);
+  }
+
+  async saveMessageRef(ref: SentMessageRef): Promise<void> {
+    await this.db()('sent_messages')
+      .insert({
+        request_id: ref.requestId,
+        platform: ref.platform,
+        audience: ref.audience,
+        conversation_id: ref.conversationId,
+        message_id: ref.messageId,
+        extra: ref.extra === undefined ? null : JSON.stringify(ref.extra),
+        created_at: new Date().toISOString(),
+      })
+      .onConflict(['platform', 'conversation_id', 'message_id'])
+      .merge(['request_id', 'audience', 'extra']);
+  }
+
+  async listMessageRefs(requestId: string): Promise<SentMessageRef[]> {
+    const rows = (await this.db()('sent_messages').where('request_id', requestId).orderBy('id')) as DbRow[];
+    return rows.map((r) => ({
+      requestId: String(r.request_id),
+      platform: String(r.platform),
+      audience: r.audience as SentMessageRef['audience'],
+      conversationId: String(r.conversation_id),
+      messageId: String(r.message_id),
+      ...(typeof r.extra === 'string' ? { extra: JSON.parse(r.extra) as Record<string, unknown> } : {}),
+    }));
+  }
+
+  async withLock<T>(name: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    const outer = this.context();
+    if (outer) {
+      if (outer.held.has(name)) return fn(outer.trx);
+      return outer.mutex.run(name, async () => {
+        await this.takeLock(outer.trx, name);
+        const held = new Set(outer.held).add(name);
+        return lockContext.run({ ...outer, held }, () => fn(outer.trx));
+      });
+    }
+    return this.knex.transaction(async (trx) => {
+      await this.takeLock(trx, name);
+      const ctx: LockContext = { knex: this.knex, trx, held: new Set([name]), mutex: new KeyedMutex() };
+      return lockContext.run(ctx, () => fn(trx));
+    });
+  }
+
+  /** Takes the named lock until `trx` ends. */
+  private async takeLock(trx: Knex.Transaction, name: string): Promise<void> {
+    if (this.dialect === 'postgres') {
+      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [name]);
+      return;
+    }
+    // A write as the first statement takes SQLite's one write lock at once (waiting up to busy_timeout);
+    // a transaction that read first could fail with SQLITE_BUSY_SNAPSHOT when it later writes.
+    await trx('locks')
+      .insert({ name, n: 1 })
+      .onConflict('name')
+      .merge({ n: trx.raw('?? + 1', ['locks.n']) });
+  }
+
+  withAccessLock<T>(accessKey: string, fn: (holders: AccessHolders) => Promise<T>): Promise<T> {
+    return this.withLock(`access:${accessKey}`, (trx) => fn(accessHolders(trx, accessKey)));
+  }
+
+  appendAudit(event: AuditEventInput): Promise<AuditRow> {
+    return this.withLock('audit', (trx) => appendAuditEvent(trx, event));
+  }
+
+  listAudit(options: Parameters<Store['listAudit']>[0] = {}): Promise<AuditRow[]> {
+    return listAuditRows(this.db(), options);
+  }
+
+  verifyAudit(): Promise<AuditVerifyResult> {
+    return verifyAuditChain(this.db());
+  }
+}
+
+/**
+ * The holders of one access key inside a lock's transaction. A holder whose expiry has passed no longer
+ * counts: a revoke that failed for one request must not keep the access alive for ever.
+ */
+function accessHolders(trx: Knex.Transaction, accessKey: string): AccessHolders {
+  const table = () => trx('access_holders');
+  return {
+    async list() {
+      const rows = (await table()
+        .where('access_key', accessKey)
+        .andWhere('expires_at', '>', new Date().toISOString())
+        .orderBy(['created_at', 'request_id'])
+        .select('request_id')) as DbRow[];
+      return rows.map((r) => String(r.request_id));
+    },
+    async add(requestId, expiresAt) {
+      await table()
+        .insert({
+          access_key: accessKey,
+          request_id: requestId,
+          expires_at: expiresAt.toISOString(),
+          created_at: new Date().toISOString(),
+        })
+        .onConflict(['access_key', 'request_id'])
+        .merge(['expires_at']);
+    },
+    async remove(requestId) {
+      await table().where({ access_key: accessKey, request_id: requestId }).del();
+    },
+  };
+}

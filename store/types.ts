@@ -1,0 +1,127 @@
+/**
+ * What Grantflow keeps in its own database (SQLite by default, PostgreSQL through DATABASE_URL):
+ * the requests index, sent chat messages, access holders and the append-only audit chain.
+ */
+import type { Knex } from 'knex';
+import type { RequestStatus, SentMessageRef } from '../chat-adapters/types';
+
+/** One row of the requests index: the searchable summary of a request's workflow. */
+export interface RequestRow {
+  id: string;
+  workflowId: string;
+  requester: string;
+  flow: string;
+  resource: string;
+  permission: string;
+  integration: string;
+  status: RequestStatus;
+  reason: string;
+  durationMs: number;
+  channel: string;
+  idempotencyKey?: string;
+  createdAt: string;
+  updatedAt: string;
+  grantedAt?: string;
+  expiresAt?: string;
+  decidedBy?: string;
+}
+
+export interface RequestFilter {
+  status?: RequestStatus | RequestStatus[];
+  requester?: string;
+  flow?: string;
+  limit?: number;
+}
+
+/** An event to append to the audit chain. */
+export interface AuditEventInput {
+  /** Unique key: appending the same key twice stores one row (activity retries are safe). */
+  eventKey: string;
+  type: string;
+  actor: string;
+  requestId?: string;
+  /** Where the action came from: `workflow`, `cli`, `api`, `slack`, `teams`, `config`. */
+  channel?: string;
+  details?: Record<string, unknown>;
+  /** Defaults to now. */
+  at?: Date;
+}
+
+export interface AuditRow {
+  seq: number;
+  eventKey: string;
+  type: string;
+  actor: string;
+  requestId: string | null;
+  channel: string | null;
+  at: string;
+  details: Record<string, unknown>;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditProblem {
+  seq: number;
+  eventKey: string;
+  problem: 'edited' | 'deleted-before' | 'reordered' | 'broken-link';
+  message: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  rows: number;
+  problems: AuditProblem[];
+}
+
+/** Holders of one piece of access, used inside Store.withAccessLock. */
+export interface AccessHolders {
+  /** Request ids holding the access now. */
+  list(): Promise<string[]>;
+  add(requestId: string, expiresAt: Date): Promise<void>;
+  remove(requestId: string): Promise<void>;
+}
+
+export interface Store {
+  readonly knex: Knex;
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  upsertRequest(row: RequestRow): Promise<void>;
+  /**
+   * Inserts a new request unless one exists with the same idempotency key, or a request from the same
+   * person for the same flow, resource and permission is still PENDING_APPROVAL (a unique partial index
+   * makes this race-free); then returns that one instead.
+   */
+  insertRequest(row: RequestRow): Promise<{ inserted: true } | { inserted: false; existing: RequestRow }>;
+  /** Removes a request row whose workflow could not be started. */
+  deleteRequest(id: string): Promise<void>;
+  updateRequest(id: string, patch: Partial<RequestRow>): Promise<void>;
+  getRequest(id: string): Promise<RequestRow | undefined>;
+  listRequests(filter?: RequestFilter): Promise<RequestRow[]>;
+
+  saveMessageRef(ref: SentMessageRef): Promise<void>;
+  listMessageRefs(requestId: string): Promise<SentMessageRef[]>;
+
+  /**
+   * Runs `fn` while holding an exclusive lock named `name`, across processes
+   * (PostgreSQL advisory lock; SQLite's single writer). `fn` gets the transaction.
+   */
+  withLock<T>(name: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /** Runs `fn` under the lock of one piece of access, with its holders. */
+  withAccessLock<T>(accessKey: string, fn: (holders: AccessHolders) => Promise<T>): Promise<T>;
+
+  appendAudit(event: AuditEventInput): Promise<AuditRow>;
+  /**
+   * Audit rows in chain order. `type` filters by event type; `last: n` returns the n most recent rows
+   * (still in chain order).
+   */
+  listAudit(options?: {
+    requestId?: string;
+    type?: string;
+    since?: Date;
+    limit?: number;
+    last?: number;
+  }): Promise<AuditRow[]>;
+  verifyAudit(): Promise<AuditVerifyResult>;
+}

@@ -1,0 +1,13 @@
+/**
+ * Mocha root hooks: stop the shared servers once the whole run is over.
+ */
+import { stopTestTemporal } from './stack';
+import { stopTestPostgres } from './postgres';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context) {
+    this.timeout(60_000);
+    await stopTestTemporal();
+    await stopTestPostgres();
+  },
+};

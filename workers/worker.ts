@@ -1,0 +1,92 @@
+/**
+ * The worker: the one place where real dependencies (store, connectors, chat adapters) are built and
+ * handed to the activity factory, and where the accessRequest workflow is served.
+ */
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from '../activities';
+import { LogChatAdapter } from '../chat-adapters/log-adapter';
+import { Notifier } from '../chat-adapters/notifier';
+import type { ChatAdapter } from '../chat-adapters/types';
+import type { GrantflowConfig } from '../config/types';
+import { createConnectorRegistry } from '../connectors/registry';
+import type { ConnectorRegistry } from '../connectors/types';
+import type { Metrics } from '../core/metrics';
+import type { Store } from '../store/types';
+
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** Bundles the workflow code once; reuse the bundle for every worker of a process or test run. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+export interface GrantflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  /** The config in force now: connectors and admin alert targets are read from it. */
+  config: () => GrantflowConfig;
+  store: Store;
+  log: Logger;
+  metrics?: Metrics;
+  /** A prebuilt bundle (tests); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundle;
+  /** Chat adapters besides the log adapter (Slack, Teams). */
+  chatAdapters?: ChatAdapter[];
+  /** Connectors to use instead of those built from the config (tests). */
+  connectors?: ConnectorRegistry;
+}
+
+export interface GrantflowWorker {
+  worker: Worker;
+  connectors: ConnectorRegistry;
+  /** Runs until shutdown() is called (or the process receives SIGINT/SIGTERM). */
+  run(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export async function createGrantflowWorker(options: GrantflowWorkerOptions): Promise<GrantflowWorker> {
+  const { store, log } = options;
+  const connectors = options.connectors ?? createConnectorRegistry(options.config().integrations, { log });
+  const notifier = new Notifier([new LogChatAdapter(log), ...(options.chatAdapters ?? [])], store, log);
+  const activities = createActivities({
+    store,
+    connectors,
+    notifier,
+    log,
+    metrics: options.metrics,
+    adminAlerts: () => options.config().admins.alerts,
+  });
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.config().taskQueue,
+    activities,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    // Grants are long-lived and mostly asleep: keep their workflows cached so timers wake them cheaply.
+    maxCachedWorkflows: 1000,
+  });
+  let running: Promise<void> | undefined;
+  return {
+    worker,
+    connectors,
+    run() {
+      running ??= worker.run();
+      return running;
+    },
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running?.catch(() => undefined);
+      if (!options.connectors) await connectors.closeAll();
+    },
+  };
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
