@@ -76,7 +76,7 @@ export async function openContext(options: GlobalOptions): Promise<CliContext> {
   const config = loadConfigFrom(options);
   const store = await openStoreFromEnv();
   const client = await connectClient(temporalSettings());
-  const log = createLogger('grantflow-cli');
+  const log = createLogger('grantflow-cli', { level: 'warn', stderr: true });
   return {
     config: () => config,
     store,

@@ -32,16 +32,35 @@ function wantsPretty(): boolean {
   return Boolean(process.stdout.isTTY) && process.env.NODE_ENV !== 'production';
 }
 
-export function createLogger(name = 'grantflow'): Logger {
-  const level = process.env.GRANTFLOW_LOG_LEVEL ?? process.env.LOG_LEVEL ?? 'info';
-  return pino({
-    name,
-    level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    transport: wantsPretty()
-      ? { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'HH:MM:ss' } }
-      : undefined,
-  });
+export interface LoggerOptions {
+  /** Level when GRANTFLOW_LOG_LEVEL is unset. @default 'info' */
+  level?: string;
+  /** Write to stderr, keeping stdout for a command's output (the CLI). @default false */
+  stderr?: boolean;
+}
+
+export function createLogger(name = 'grantflow', options: LoggerOptions = {}): Logger {
+  const level = process.env.GRANTFLOW_LOG_LEVEL ?? process.env.LOG_LEVEL ?? options.level ?? 'info';
+  const pretty = wantsPretty();
+  return pino(
+    {
+      name,
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      transport: pretty
+        ? {
+            target: 'pino-pretty',
+            options: {
+              colorize: true,
+              ignore: 'pid,hostname',
+              translateTime: 'HH:MM:ss',
+              destination: options.stderr ? 2 : 1,
+            },
+          }
+        : undefined,
+    },
+    pretty ? undefined : pino.destination({ dest: options.stderr ? 2 : 1, sync: Boolean(options.stderr) }),
+  );
 }
 
 /** A process-wide logger for code that has no injected one. */

@@ -2,7 +2,7 @@
  * The API server: health, readiness and metrics now; the chat endpoints, the HTTP API and the portal
  * mount here in later issues.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics';
 
@@ -21,7 +21,11 @@ export interface ServerOptions {
 }
 
 export function buildServer(options: ServerOptions) {
-  const app = Fastify({ loggerInstance: options.log.child({ component: 'http' }), disableRequestLogging: true });
+  const app = Fastify({
+    loggerInstance: options.log.child({ component: 'http' }),
+    // Per-request lines would drown the log; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   const timeoutMs = options.checkTimeoutMs ?? 3000;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
