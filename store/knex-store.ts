@@ -168,6 +168,8 @@ export class KnexStore implements Store {
 
   private async findConflicting(row: RequestRow): Promise<RequestRow | undefined> {
     const byId = (await this.db()('requests').where('id', row.id).first()) as DbRow | undefined;
+    // Ids are random or derived from (requester, key): another person's row under this id is a collision.
+    if (byId && byId.requester !== row.requester) throw new Error(`request id ${row.id} is already taken`);
     if (byId) return requestFromColumns(byId);
     const found = (await this.db()('requests')
       .where('requester', row.requester)
