@@ -1,0 +1,152 @@
+/**
+ * Records one workflow history per path of accessRequest into test/histories/, for the replay test.
+ * Run after a deliberate, compatible change with `npm run record-histories`; commit the files it writes.
+ * Old files are kept on purpose: histories recorded by earlier versions must keep replaying.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { findTemporalBinary } from '../../devstack/temporal';
+import { createRequest } from '../../core/create-request';
+import { cancelRequest, decideRequest, extendRequest, revokeRequest } from '../../core/request-actions';
+import { approveSignal, workflowIdFor } from '../../workflows/definitions';
+import { createHarness, type Harness } from '../helpers/harness';
+import { stopTestPostgres } from '../setup/postgres';
+import { stopTestTemporal } from '../setup/stack';
+
+type Scenario = (h: Harness) => Promise<string>;
+
+const base = { resource: 'db', reason: 'recorded for replay' };
+
+const scenarios: Record<string, Scenario> = {
+  'auto-approved-expired': async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('alice'), {
+      ...base,
+      flow: 'auto-read',
+      permission: 'readonly',
+      durationMs: 3000,
+    });
+    await h.waitFor(request.id, 'REVOKED', 20_000);
+    return request.id;
+  },
+  'approved-extended-revoked-early': async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('alice'), {
+      ...base,
+      flow: 'approved-write',
+      permission: 'readwrite',
+      durationMs: 20_000,
+    });
+    await h.ctx.client.workflow
+      .getHandle(workflowIdFor(request.id))
+      .signal(approveSignal, { approver: 'alice@example.com' });
+    await decideRequest(h.ctx, h.actor('bob'), request.id, 'approve', 'ok');
+    await h.waitFor(request.id, 'ACTIVE');
+    await extendRequest(h.ctx, h.actor('alice'), request.id, 5000);
+    await revokeRequest(h.ctx, h.actor('alice'), request.id, 'done');
+    await h.waitFor(request.id, 'REVOKED');
+    return request.id;
+  },
+  'two-of-three': async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('erin'), {
+      ...base,
+      flow: 'two-of-three',
+      permission: 'readwrite',
+      durationMs: 2000,
+    });
+    await decideRequest(h.ctx, h.actor('bob'), request.id, 'approve');
+    await decideRequest(h.ctx, h.actor('carol'), request.id, 'approve');
+    await h.waitFor(request.id, 'REVOKED', 20_000);
+    return request.id;
+  },
+  denied: async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('alice'), {
+      ...base,
+      flow: 'approved-write',
+      permission: 'readwrite',
+    });
+    await decideRequest(h.ctx, h.actor('carol'), request.id, 'deny', 'no');
+    await h.waitFor(request.id, 'DENIED');
+    return request.id;
+  },
+  expired: async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('alice'), {
+      ...base,
+      flow: 'quick-expire',
+      permission: 'readonly',
+    });
+    await h.waitFor(request.id, 'EXPIRED', 15_000);
+    return request.id;
+  },
+  cancelled: async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('erin'), {
+      ...base,
+      flow: 'approved-write',
+      permission: 'readwrite',
+    });
+    await cancelRequest(h.ctx, h.actor('erin'), request.id);
+    await h.waitFor(request.id, 'CANCELLED');
+    return request.id;
+  },
+  'grant-failed': async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('nobody' as 'alice'), {
+      ...base,
+      flow: 'auto-read',
+      permission: 'readonly',
+    });
+    await h.waitFor(request.id, 'GRANT_FAILED', 20_000);
+    return request.id;
+  },
+  'workflow-cancelled-while-active': async (h) => {
+    const { request } = await createRequest(h.ctx, h.actor('erin'), {
+      ...base,
+      flow: 'auto-read',
+      permission: 'readonly',
+      durationMs: 30_000,
+    });
+    await h.waitFor(request.id, 'ACTIVE');
+    await h.ctx.client.workflow.getHandle(workflowIdFor(request.id)).cancel();
+    await h.waitFor(request.id, 'REVOKED');
+    return request.id;
+  },
+};
+
+async function main(): Promise<void> {
+  const h = await createHarness();
+  try {
+    const only = process.argv.slice(2);
+    for (const [name, run] of Object.entries(scenarios)) {
+      if (only.length > 0 && !only.includes(name)) continue;
+      const id = await run(h);
+      // Temporal's own CLI writes the standard JSON form that historyFromJSON reads back.
+      const json = execFileSync(
+        findTemporalBinary(),
+        [
+          'workflow',
+          'show',
+          '--output',
+          'json',
+          '--address',
+          h.temporal.address,
+          '--namespace',
+          h.temporal.namespace,
+          '--workflow-id',
+          workflowIdFor(id),
+        ],
+        { encoding: 'utf8' },
+      );
+      const file = path.join(__dirname, `${name}.json`);
+      writeFileSync(file, json.trim() + '\n');
+      const events = (JSON.parse(json) as { events: unknown[] }).events.length;
+      console.log(`recorded ${name} (${events} events) → ${path.relative(process.cwd(), file)}`);
+    }
+  } finally {
+    await h.close();
+    await stopTestTemporal();
+    await stopTestPostgres();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
