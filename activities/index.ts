@@ -47,7 +47,11 @@ export function createActivities(deps: ActivityDeps) {
     if (e.index) {
       const patch = Object.fromEntries(Object.entries(e.index).filter(([, v]) => v !== undefined));
       await store.updateRequest(e.requestId, { ...patch, updatedAt: new Date().toISOString() });
-      if (e.index.status && FINAL_STATUSES.includes(e.index.status) && e.type === e.index.status.toLowerCase())
+      if (
+        e.index.status &&
+        FINAL_STATUSES.includes(e.index.status) &&
+        e.type === e.index.status.toLowerCase()
+      )
         deps.metrics?.requestsFinal.inc({ state: e.index.status });
     }
   }
@@ -69,7 +73,9 @@ export function createActivities(deps: ActivityDeps) {
           expiresAt: new Date(Date.now() + input.durationMs),
         });
         if (!(await connector.hasAccess(input.target)))
-          throw new Error(`grant did not take effect: ${input.target.account} lacks ${input.target.permission}`);
+          throw new Error(
+            `grant did not take effect: ${input.target.account} lacks ${input.target.permission}`,
+          );
         await holders.add(input.requestId, new Date(Date.now() + input.durationMs));
         return { alreadyHeld, details: result.details };
       });
@@ -92,8 +98,15 @@ export function createActivities(deps: ActivityDeps) {
         }
         const result = await connector.revoke({ target: input.target, requestId: input.requestId });
         if (await connector.hasAccess(input.target))
-          throw new Error(`revoke did not take effect: ${input.target.account} still has ${input.target.permission}`);
-        return { revoked: true, heldBy, sessionsTerminated: result.sessionsTerminated, revokedAt: new Date().toISOString() };
+          throw new Error(
+            `revoke did not take effect: ${input.target.account} still has ${input.target.permission}`,
+          );
+        return {
+          revoked: true,
+          heldBy,
+          sessionsTerminated: result.sessionsTerminated,
+          revokedAt: new Date().toISOString(),
+        };
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -130,7 +143,12 @@ export type Activities = ReturnType<typeof createActivities>;
 /** Errors a connector marks as not retryable fail the activity at once instead of being retried. */
 function asFailure(err: unknown): unknown {
   if (err instanceof Error && (err as { retryable?: boolean }).retryable === false) {
-    return ApplicationFailure.create({ message: err.message, type: err.name, nonRetryable: true, cause: err });
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.name,
+      nonRetryable: true,
+      cause: err,
+    });
   }
   return err;
 }

@@ -25,11 +25,20 @@ export class LogChatAdapter implements ChatAdapter {
   async post(destination: Destination, audience: Audience, message: RequestMessage): Promise<SentMessageRef> {
     const to = destination.kind === 'person' ? destination.email : (destination.target.channel ?? 'log');
     this.log.info({ requestId: message.requestId, to, audience, event: message.event }, renderText(message));
-    return { requestId: message.requestId, platform: 'log', audience, conversationId: to, messageId: randomUUID() };
+    return {
+      requestId: message.requestId,
+      platform: 'log',
+      audience,
+      conversationId: to,
+      messageId: randomUUID(),
+    };
   }
 
   async update(ref: SentMessageRef, message: RequestMessage): Promise<void> {
-    this.log.debug({ requestId: ref.requestId, to: ref.conversationId, messageId: ref.messageId }, renderText(message));
+    this.log.debug(
+      { requestId: ref.requestId, to: ref.conversationId, messageId: ref.messageId },
+      renderText(message),
+    );
   }
 
   async alert(target: NotificationTarget, text: string, requestId?: string): Promise<void> {

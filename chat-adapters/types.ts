@@ -80,9 +80,7 @@ export interface SentMessageRef {
 }
 
 /** A destination for one message: a configured target, or a person by email. */
-export type Destination =
-  | { kind: 'target'; target: NotificationTarget }
-  | { kind: 'person'; email: string };
+export type Destination = { kind: 'target'; target: NotificationTarget } | { kind: 'person'; email: string };
 
 export interface ChatAdapter {
   /** The platform this adapter serves; matches NotificationTarget.platform. */

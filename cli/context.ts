@@ -58,9 +58,7 @@ export function applyDevDefaults(env: NodeJS.ProcessEnv = process.env): DevState
 
 export function openStoreFromEnv(): Promise<Store> {
   const databaseUrl = process.env.DATABASE_URL;
-  return openStore(
-    databaseUrl ? { databaseUrl } : { sqliteFile: path.join(dataDir(), 'grantflow.sqlite') },
-  );
+  return openStore(databaseUrl ? { databaseUrl } : { sqliteFile: path.join(dataDir(), 'grantflow.sqlite') });
 }
 
 export function loadConfigFrom(options: GlobalOptions): GrantflowConfig {

@@ -35,11 +35,14 @@ export function viewText(v: RequestView): string {
     `  for:   ${formatDuration(v.totalDurationMs)}`,
   ];
   if (v.status === 'PENDING_APPROVAL')
-    lines.push(`  needs: ${v.requiredApprovals - v.approvals.length} more approval(s) from ${v.approvers.join(', ')}`);
+    lines.push(
+      `  needs: ${v.requiredApprovals - v.approvals.length} more approval(s) from ${v.approvers.join(', ')}`,
+    );
   for (const a of v.approvals) lines.push(`  approved by ${a.approver} at ${a.at} via ${a.channel}`);
   if (v.denial) lines.push(`  denied by ${v.denial.approver} at ${v.denial.at}: ${v.denial.comment ?? ''}`);
   if (v.grantedAt) lines.push(`  granted at ${v.grantedAt}`);
-  if (v.expiresAt) lines.push(`  ${v.status === 'REVOKED' ? 'was due to expire' : 'expires'} at ${v.expiresAt}`);
+  if (v.expiresAt)
+    lines.push(`  ${v.status === 'REVOKED' ? 'was due to expire' : 'expires'} at ${v.expiresAt}`);
   if (v.revokedAt) lines.push(`  revoked at ${v.revokedAt}${v.revokedBy ? ` by ${v.revokedBy}` : ''}`);
   if (v.failure) lines.push(`  failure: ${v.failure}`);
   return lines.join('\n');
@@ -57,5 +60,12 @@ export function rowsText(rows: RequestRow[]): string {
     r.expiresAt ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  return [header, ...body].map((cols) => cols.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return [header, ...body]
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -45,7 +45,10 @@ export class ConfigHolder {
   watchSighup(): () => void {
     const onHup = () => {
       this.reload('sighup').catch((err) =>
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'config reload refused; keeping the config in force'),
+        this.log.error(
+          { err: err instanceof Error ? err.message : String(err) },
+          'config reload refused; keeping the config in force',
+        ),
       );
     };
     process.on('SIGHUP', onHup);

@@ -131,7 +131,11 @@ export async function getRequest(ctx: AppContext, requestId: string): Promise<Re
 }
 
 /** Polls until the request is ACTIVE or resolved, or the timeout passes. */
-export async function waitForSettled(ctx: AppContext, requestId: string, timeoutMs: number): Promise<RequestView> {
+export async function waitForSettled(
+  ctx: AppContext,
+  requestId: string,
+  timeoutMs: number,
+): Promise<RequestView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await getRequest(ctx, requestId);

@@ -9,7 +9,12 @@ interface SeedInfo {
   passwords: Record<string, string>;
 }
 
-export function printBanner(state: DevState, config: GrantflowConfig, seed: SeedInfo, integration: string): void {
+export function printBanner(
+  state: DevState,
+  config: GrantflowConfig,
+  seed: SeedInfo,
+  integration: string,
+): void {
   const pgPort = state.ports.sandboxPostgres;
   const lines = [
     '',

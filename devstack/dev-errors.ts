@@ -19,7 +19,9 @@ export class DevAlreadyRunningError extends Error {
     readonly pid: number,
     dataDir: string,
   ) {
-    super(`grantflow dev is already running (pid ${pid}) on ${dataDir}; stop it first, or set GRANTFLOW_DATA_DIR`);
+    super(
+      `grantflow dev is already running (pid ${pid}) on ${dataDir}; stop it first, or set GRANTFLOW_DATA_DIR`,
+    );
     this.name = 'DevAlreadyRunningError';
   }
 }

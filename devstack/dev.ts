@@ -52,7 +52,8 @@ export async function runDev(options: DevOptions = {}): Promise<DevStack> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     rmSync(path.join(dir, 'dev.json'), { force: true });
-    for (const s of stops.reverse()) await s().catch((err) => log.warn({ err: String(err) }, 'stop step failed'));
+    for (const s of stops.reverse())
+      await s().catch((err) => log.warn({ err: String(err) }, 'stop step failed'));
   };
   try {
     const state = await startAll(dir, options, log, stops);
@@ -123,7 +124,14 @@ async function startAll(
   const metrics = createMetrics(store);
   const connection = await connectWorker({ connection: { address: temporal.address }, namespace });
   stops.push(() => connection.close());
-  const worker = await createGrantflowWorker({ connection, namespace, config: holder.current, store, log, metrics });
+  const worker = await createGrantflowWorker({
+    connection,
+    namespace,
+    config: holder.current,
+    store,
+    log,
+    metrics,
+  });
   stops.push(() => worker.shutdown());
   worker.run().catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
 

@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { createRequest } from '../core/create-request';
 import { ActionRefusedError, RequestRefusedError } from '../core/errors';
-import { cancelRequest, decideRequest, extendRequest, getRequest, revokeRequest } from '../core/request-actions';
+import {
+  cancelRequest,
+  decideRequest,
+  extendRequest,
+  getRequest,
+  revokeRequest,
+} from '../core/request-actions';
 import { createHarness, type Harness } from './helpers/harness';
 
 async function auditTypes(h: Harness, id: string): Promise<string[]> {
@@ -34,7 +40,11 @@ describe('accessRequest workflow', function () {
     });
     const active = await h.waitFor(request.id, 'ACTIVE', 15_000);
     assert.ok(active.grantedAt && active.expiresAt);
-    assert.equal(Date.parse(active.expiresAt) - Date.parse(active.grantedAt), 3000, 'the clock starts at the grant');
+    assert.equal(
+      Date.parse(active.expiresAt) - Date.parse(active.grantedAt),
+      3000,
+      'the clock starts at the grant',
+    );
     assert.equal(await h.canRead('alice'), true, 'access while ACTIVE');
     assert.equal(await h.canWrite('alice'), false, 'readonly does not allow writes');
 
@@ -214,7 +224,11 @@ describe('accessRequest workflow', function () {
       ['alice', { flow: 'no-such-flow', resource: 'db', permission: 'readonly', reason: '' }, 'flow'],
       ['alice', { flow: 'auto-read', resource: 'db', permission: 'readwrite', reason: '' }, 'permission'],
       ['alice', { flow: 'approved-write', resource: 'db', permission: 'readwrite', reason: '' }, 'reason'],
-      ['alice', { flow: 'auto-read', resource: 'db', permission: 'readonly', reason: '', durationMs: 3_600_000 }, 'duration'],
+      [
+        'alice',
+        { flow: 'auto-read', resource: 'db', permission: 'readonly', reason: '', durationMs: 3_600_000 },
+        'duration',
+      ],
     ];
     for (const [who, input, field] of cases) {
       await assert.rejects(createRequest(h.ctx, h.actor(who as 'alice'), input), (err: Error) => {

@@ -56,11 +56,27 @@ describe('grantflow CLI', function () {
   });
 
   it('requests with --wait --json and prints one JSON object', async () => {
-    const r = await cli('--as', 'alice@example.com', 'request', '--flow', 'auto-read', '--resource', 'db',
-      '--permission', 'readonly', '--duration', '20s', '--reason', 'cli', '--wait', '--json');
+    const r = await cli(
+      '--as',
+      'alice@example.com',
+      'request',
+      '--flow',
+      'auto-read',
+      '--resource',
+      'db',
+      '--permission',
+      'readonly',
+      '--duration',
+      '20s',
+      '--reason',
+      'cli',
+      '--wait',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const out = json(r);
-    for (const key of ['id', 'status', 'requester', 'flow', 'resource', 'permission', 'expiresAt']) assert.ok(key in out, key);
+    for (const key of ['id', 'status', 'requester', 'flow', 'resource', 'permission', 'expiresAt'])
+      assert.ok(key in out, key);
     assert.equal(out.status, 'ACTIVE');
     assert.equal(out.requester, 'alice@example.com');
     assert.equal(await h.canRead('alice'), true);
@@ -77,12 +93,26 @@ describe('grantflow CLI', function () {
   });
 
   it('refuses self-approval and non-approvers with one clear line and a non-zero exit', async () => {
-    const r = await cli('--as', 'erin@example.com', 'request', '--flow', 'approved-write', '--resource', 'db',
-      '--permission', 'readwrite', '--reason', 'cli approval', '--json');
+    const r = await cli(
+      '--as',
+      'erin@example.com',
+      'request',
+      '--flow',
+      'approved-write',
+      '--resource',
+      'db',
+      '--permission',
+      'readwrite',
+      '--reason',
+      'cli approval',
+      '--json',
+    );
     const id = String(json(r).id);
     const self = await cli('--as', 'erin@example.com', 'approve', id);
     assert.equal(self.code, 5);
-    assert.deepEqual(self.stderr.trim().split('\n'), ['grantflow: erin@example.com cannot approve or deny their own request']);
+    assert.deepEqual(self.stderr.trim().split('\n'), [
+      'grantflow: erin@example.com cannot approve or deny their own request',
+    ]);
     const stranger = await cli('--as', 'alice@example.com', 'approve', id);
     assert.equal(stranger.code, 5);
     assert.match(stranger.stderr, /not an approver/);
@@ -107,12 +137,34 @@ describe('grantflow CLI', function () {
     const who = await cli('--as', 'mallory@example.com', 'cancel', 'req_x');
     assert.equal(who.code, 6);
     assert.match(who.stderr, /mallory@example.com is not an identity/);
-    const badDuration = await cli('--as', 'alice@example.com', 'request', '--flow', 'auto-read', '--resource', 'db',
-      '--permission', 'readonly', '--duration', 'soon');
+    const badDuration = await cli(
+      '--as',
+      'alice@example.com',
+      'request',
+      '--flow',
+      'auto-read',
+      '--resource',
+      'db',
+      '--permission',
+      'readonly',
+      '--duration',
+      'soon',
+    );
     assert.equal(badDuration.code, 2);
     assert.match(badDuration.stderr, /--duration "soon" is not a duration/);
-    const tooLong = await cli('--as', 'alice@example.com', 'request', '--flow', 'auto-read', '--resource', 'db',
-      '--permission', 'readonly', '--duration', '2h');
+    const tooLong = await cli(
+      '--as',
+      'alice@example.com',
+      'request',
+      '--flow',
+      'auto-read',
+      '--resource',
+      'db',
+      '--permission',
+      'readonly',
+      '--duration',
+      '2h',
+    );
     assert.equal(tooLong.code, 3);
   });
 
@@ -120,7 +172,13 @@ describe('grantflow CLI', function () {
     const ok = await cli('flows', 'validate');
     assert.equal(ok.code, 0, ok.stderr);
     const broken = path.join(path.dirname(configFile), 'broken.yaml');
-    writeFileSync(broken, h.configYaml.replace('maxDuration: 1m\n    maxTotalDuration: 2m', 'maxDuration: 1 minute\n    maxTotalDuration: 2m'));
+    writeFileSync(
+      broken,
+      h.configYaml.replace(
+        'maxDuration: 1m\n    maxTotalDuration: 2m',
+        'maxDuration: 1 minute\n    maxTotalDuration: 2m',
+      ),
+    );
     const bad = await cli('flows', 'validate', broken);
     assert.equal(bad.code, 2);
     const line = h.configYaml.split('\n').findIndex((l) => l.includes('maxDuration: 1m')) + 1;
@@ -136,7 +194,10 @@ describe('grantflow CLI', function () {
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /audit chain intact/);
     const jsonl = await cli('audit', 'export', '--format', 'jsonl');
-    const rows = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+    const rows = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number });
     assert.ok(rows.length > 5);
     const csv = await cli('audit', 'export', '--format', 'csv');
     assert.match(csv.stdout.split('\n')[0], /^seq,/);

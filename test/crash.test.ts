@@ -62,7 +62,10 @@ describe('crash recovery', function () {
 
     it('still revokes the grant', async () => {
       server = await startOwnTemporal(dir);
-      h = await createHarness({ noWorker: true, temporal: { address: server.server.address, namespace: 'default' } });
+      h = await createHarness({
+        noWorker: true,
+        temporal: { address: server.server.address, namespace: 'default' },
+      });
       worker = await startChildWorker(h);
       const { request } = await createRequest(h.ctx, h.actor('alice'), {
         flow: 'auto-read',

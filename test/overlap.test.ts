@@ -18,7 +18,13 @@ describe('overlapping grants', function () {
   });
 
   const readFor = (durationMs: number, reason: string) =>
-    createRequest(h.ctx, h.actor('alice'), { flow: 'auto-read', resource: 'db', permission: 'readonly', reason, durationMs });
+    createRequest(h.ctx, h.actor('alice'), {
+      flow: 'auto-read',
+      resource: 'db',
+      permission: 'readonly',
+      reason,
+      durationMs,
+    });
 
   it('keeps access until the last overlapping grant expires', async () => {
     const short = await readFor(3000, 'short');

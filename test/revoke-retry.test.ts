@@ -7,7 +7,10 @@ import type { Connector, ConnectorRegistry } from '../connectors/types';
 import { connectorsFor, createHarness, type Harness } from './helpers/harness';
 
 /** The real connectors, with revoke failing while `failing` is true (the target refusing, say). */
-function flakyRevoke(real: ConnectorRegistry, state: { failing: boolean; attempts: number }): ConnectorRegistry {
+function flakyRevoke(
+  real: ConnectorRegistry,
+  state: { failing: boolean; attempts: number },
+): ConnectorRegistry {
   return {
     names: () => real.names(),
     closeAll: () => real.closeAll(),
@@ -51,7 +54,9 @@ describe('revoke retries and alerts', function () {
     const deadline = Date.now() + 20_000;
     let alerts = 0;
     while (Date.now() < deadline && (alerts < 2 || state.attempts < 4)) {
-      alerts = (await h.store.listAudit({ requestId: request.id })).filter((r) => r.type === 'alert.revoke_failing').length;
+      alerts = (await h.store.listAudit({ requestId: request.id })).filter(
+        (r) => r.type === 'alert.revoke_failing',
+      ).length;
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(state.attempts >= 4, `attempts so far: ${state.attempts}`);

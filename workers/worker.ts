@@ -62,7 +62,9 @@ export async function createGrantflowWorker(options: GrantflowWorkerOptions): Pr
     namespace: options.namespace,
     taskQueue: options.config().taskQueue,
     activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
     // Grants are long-lived and mostly asleep: keep their workflows cached so timers wake them cheaply.
     maxCachedWorkflows: 1000,
   });

@@ -137,9 +137,13 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
     if (input.flow.autoApprove) {
       state.status = 'APPROVED';
     } else {
-      const decided = await condition(() => state.status !== 'PENDING_APPROVAL', input.flow.approvalTimeoutMs, {
-        summary: 'waiting for approval',
-      });
+      const decided = await condition(
+        () => state.status !== 'PENDING_APPROVAL',
+        input.flow.approvalTimeoutMs,
+        {
+          summary: 'waiting for approval',
+        },
+      );
       if (!decided) state.status = 'EXPIRED';
     }
   } catch (err) {
@@ -159,8 +163,13 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
     return finish();
   }
   setStatus('APPROVED');
-  const approvedBy = input.flow.autoApprove ? 'grantflow:auto-approve' : state.approvals.map((a) => a.approver);
-  await record('approved', String(approvedBy), 'workflow', { approvedBy, autoApprove: input.flow.autoApprove });
+  const approvedBy = input.flow.autoApprove
+    ? 'grantflow:auto-approve'
+    : state.approvals.map((a) => a.approver);
+  await record('approved', String(approvedBy), 'workflow', {
+    approvedBy,
+    autoApprove: input.flow.autoApprove,
+  });
   await publish('approved');
 
   // 2. Grant; anything partly done is undone if it fails for good.
@@ -181,11 +190,18 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
   setStatus('GRANTING');
   await record('granting', 'grantflow', 'workflow');
   try {
-    const granted = await acts.grantAccess({ requestId: input.requestId, target, durationMs: input.durationMs });
+    const granted = await acts.grantAccess({
+      requestId: input.requestId,
+      target,
+      durationMs: input.durationMs,
+    });
     state.grantedAtMs = Date.parse(granted.grantedAt);
     state.expiresAtMs = state.grantedAtMs + input.durationMs;
     setStatus('ACTIVE');
-    await record('granted', 'grantflow', 'workflow', { alreadyHeld: granted.alreadyHeld, ...granted.details });
+    await record('granted', 'grantflow', 'workflow', {
+      alreadyHeld: granted.alreadyHeld,
+      ...granted.details,
+    });
   } catch (err) {
     state.failure = String(err instanceof Error && err.cause ? err.cause : err);
     await CancellationScope.nonCancellable(async () => {
@@ -212,10 +228,15 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
     await publish('revoking');
     const result = await revoke(reason);
     setStatus('REVOKED');
-    await record('revoked', state.revokeRequest?.actor ?? 'grantflow', state.revokeRequest?.channel ?? 'workflow', {
-      reason,
-      ...result,
-    });
+    await record(
+      'revoked',
+      state.revokeRequest?.actor ?? 'grantflow',
+      state.revokeRequest?.channel ?? 'workflow',
+      {
+        reason,
+        ...result,
+      },
+    );
     await publish('revoked');
   });
   return finish();
@@ -238,7 +259,9 @@ async function holdUntilExpiry(state: RequestState, remind: () => Promise<void>)
       }
       continue;
     }
-    await condition(changed, expiresAt - now, { summary: `access until ${new Date(expiresAt).toISOString()}` });
+    await condition(changed, expiresAt - now, {
+      summary: `access until ${new Date(expiresAt).toISOString()}`,
+    });
   }
 }
 

@@ -47,7 +47,9 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
         const result = await store.verifyAudit();
         if (o.json) console.log(JSON.stringify(result));
         else if (result.ok) console.log(`audit chain intact: ${result.rows} rows verified`);
-        else for (const p of result.problems) console.log(`row ${p.seq} (${p.eventKey}): ${p.problem}: ${p.message}`);
+        else
+          for (const p of result.problems)
+            console.log(`row ${p.seq} (${p.eventKey}): ${p.problem}: ${p.message}`);
         if (!result.ok) process.exitCode = 7;
       } finally {
         await store.close();

@@ -38,7 +38,9 @@ function onStopSignal(stop: () => Promise<void>): void {
 export function registerProcessCommands(program: Command, globals: Globals): void {
   program
     .command('dev')
-    .description('run everything on this machine: Temporal dev server, sandbox PostgreSQL, worker, API server')
+    .description(
+      'run everything on this machine: Temporal dev server, sandbox PostgreSQL, worker, API server',
+    )
     .action(async () => {
       const stack = await runDev({ configFile: globals().config });
       onStopSignal(() => stack.stop());

@@ -31,7 +31,8 @@ async function withContext<T>(globals: Globals, fn: (ctx: CliContext) => Promise
 function durationOption(text: string | undefined, field: string): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidInputError(`--${field} "${text}" is not a duration (use e.g. 30m, 1h)`, field);
+  if (ms === undefined)
+    throw new InvalidInputError(`--${field} "${text}" is not a duration (use e.g. 30m, 1h)`, field);
   return ms;
 }
 

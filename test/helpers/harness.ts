@@ -189,7 +189,9 @@ async function seedTarget(dbUrl: string, prefix: string): Promise<void> {
     await c.query(`grant select, insert, update, delete on incidents to ${rw}`);
     await c.query(`grant usage on sequence incidents_id_seq to ${rw}`);
     for (const person of PEOPLE) {
-      await c.query(`create role ${escapeIdentifier(`${prefix}_${person}`)} login password ${escapeLiteral(PASSWORD)}`);
+      await c.query(
+        `create role ${escapeIdentifier(`${prefix}_${person}`)} login password ${escapeLiteral(PASSWORD)}`,
+      );
     }
     await c.query('revoke all on incidents from public');
   } finally {
