@@ -3,6 +3,7 @@
  * SQLite file, a sandbox PostgreSQL with a demo database, Grantflow's tables in SQLite, the worker and the API
  * server. State lives in GRANTFLOW_DATA_DIR (default .grantflow/), so a second start resumes in-flight grants.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -22,6 +23,7 @@ import { DevAlreadyRunningError } from './dev-errors';
 import { printBanner } from './banner';
 import { requirePort } from './ports';
 import { startSandboxPostgres } from './postgres';
+import { SandboxDirNotAccessibleError } from './postgres-errors';
 import { seedSandbox } from './sandbox-seed';
 import { ensureSearchAttributes, GRANTFLOW_SEARCH_ATTRIBUTES, startTemporalDevServer } from './temporal';
 
@@ -92,11 +94,7 @@ async function startAll(
   await saConnection.close();
 
   log.info('starting the sandbox PostgreSQL');
-  const pg = await startSandboxPostgres({
-    dataDir: path.join(dir, 'sandbox-pg'),
-    port: Number(process.env.GRANTFLOW_SANDBOX_PG_PORT ?? 5432),
-    log,
-  });
+  const pg = await startSandbox(dir, log);
   stops.push(() => pg.stop());
   const connectorUrl = withDatabase(pg.adminUrl, 'demo');
   process.env.GRANTFLOW_SANDBOX_DB_URL ??= connectorUrl;
@@ -155,6 +153,30 @@ async function startAll(
   };
   if (options.banner !== false) printBanner(state, holder.current(), seed, SANDBOX_INTEGRATION);
   return state;
+}
+
+/**
+ * Starts the sandbox in the data folder; when PostgreSQL's unprivileged OS user cannot reach that folder (a
+ * checkout under /root, say), it keeps its cluster under /var/tmp instead, one folder per data folder.
+ */
+async function startSandbox(dir: string, log: Logger) {
+  const port = Number(process.env.GRANTFLOW_SANDBOX_PG_PORT ?? 5432);
+  try {
+    return await startSandboxPostgres({ dataDir: path.join(dir, 'sandbox-pg'), port, log });
+  } catch (err) {
+    if (!(err instanceof SandboxDirNotAccessibleError)) throw err;
+    const fallback = path.join(
+      '/var/tmp/grantflow-sandbox',
+      createHash('sha256').update(dir).digest('hex').slice(0, 12),
+    );
+    log.warn(
+      { blockedAt: err.blockedAt, dataDir: fallback },
+      'the sandbox cannot live in the data folder; using /var/tmp',
+    );
+    mkdirSync(fallback, { recursive: true, mode: 0o755 });
+    chmodSync(path.dirname(fallback), 0o755);
+    return startSandboxPostgres({ dataDir: path.join(fallback, 'sandbox-pg'), port, log });
+  }
 }
 
 function withDatabase(url: string, database: string): string {
