@@ -17,7 +17,10 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
     .description('check a config file; errors name the file, line, column and field')
     .action((file: string | undefined) => {
       applyDevDefaults();
-      const config = loadConfig(findConfigFile(file ?? globals().config));
+      // Secret references are checked for form but not resolved: CI can validate without the secrets.
+      const config = loadConfig(findConfigFile(file ?? globals().config), process.env, {
+        resolveSecrets: false,
+      });
       console.log(
         `${config.file}: valid — ${config.identities.length} identities, ${config.flows.length} flows, ` +
           `${Object.keys(config.integrations).length} integrations`,
@@ -30,7 +33,7 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
     .option('--json', 'print JSON')
     .action((o) => {
       applyDevDefaults();
-      const config = loadConfig(findConfigFile(globals().config));
+      const config = loadConfig(findConfigFile(globals().config), process.env, { resolveSecrets: false });
       const explanation = explainFor(config, o.user);
       console.log(o.json ? JSON.stringify(explanation, null, 2) : formatExplanation(explanation));
     });
