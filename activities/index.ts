@@ -28,8 +28,9 @@ export interface ActivityDeps {
   adminAlerts: () => Parameters<Notifier['alert']>[0];
 }
 
+/** One piece of access, as the key its holders and lock are kept under (unambiguous, and valid text everywhere). */
 export function accessKey(target: AccessTarget): string {
-  return `${target.integration}\u0000${target.account}\u0000${target.permission}`;
+  return JSON.stringify([target.integration, target.account, target.permission]);
 }
 
 export function createActivities(deps: ActivityDeps) {

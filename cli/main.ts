@@ -37,7 +37,8 @@ export async function main(argv = process.argv): Promise<void> {
       return;
     }
     const debug = argv.includes('--debug');
-    process.exitCode = reportError(err, debug);
+    // Exit now: a command that failed half-way (a worker that could not start, say) may hold connections open.
+    process.exit(reportError(err, debug));
   }
 }
 

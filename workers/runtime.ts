@@ -24,5 +24,7 @@ export function installTemporalRuntime(log: Logger, level: 'DEBUG' | 'INFO' | 'W
         return sdkLog.debug(meta, entry.message);
     }
   };
-  Runtime.install({ logger: new DefaultLogger(level, forward) });
+  // Our processes handle SIGINT/SIGTERM themselves (shutting down in order, then exiting); the Runtime's own
+  // handlers would only stop workers and leave the process running.
+  Runtime.install({ logger: new DefaultLogger(level, forward), shutdownSignals: [] });
 }
