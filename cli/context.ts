@@ -61,8 +61,9 @@ export function openStoreFromEnv(): Promise<Store> {
   return openStore(databaseUrl ? { databaseUrl } : { sqliteFile: path.join(dataDir(), 'grantflow.sqlite') });
 }
 
+/** The CLI never calls a connector (every grant goes through a workflow), so it needs no integration secrets. */
 export function loadConfigFrom(options: GlobalOptions): GrantflowConfig {
-  return loadConfig(findConfigFile(options.config));
+  return loadConfig(findConfigFile(options.config), process.env, { resolveSecrets: false });
 }
 
 export interface CliContext extends AppContext {

@@ -51,3 +51,17 @@ export class InvalidInputError extends GrantflowError {
     super(message, 'invalid_input', 400, 2, field);
   }
 }
+
+/** Temporal did not answer at the configured address. */
+export class TemporalUnreachableError extends GrantflowError {
+  constructor(address: string, namespace: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      `cannot reach Temporal at ${address} (namespace ${namespace}): ${why}. ` +
+        'Is it running? `npm start` runs a dev server; otherwise set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE).',
+      'temporal_unreachable',
+      503,
+      8,
+    );
+  }
+}

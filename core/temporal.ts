@@ -6,6 +6,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { TemporalUnreachableError } from './errors';
 
 export interface TemporalSettings {
   connection: NativeConnectionOptions;
@@ -22,13 +23,21 @@ export function temporalSettings(overrides: { address?: string; namespace?: stri
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
-  const connection = await Connection.connect({
-    ...(settings.connection as ConnectionOptions),
-    connectTimeout: '10s',
-  });
-  return new Client({ connection, namespace: settings.namespace });
+  try {
+    const connection = await Connection.connect({
+      ...(settings.connection as ConnectionOptions),
+      connectTimeout: '10s',
+    });
+    return new Client({ connection, namespace: settings.namespace });
+  } catch (err) {
+    throw new TemporalUnreachableError(String(settings.connection.address), settings.namespace, err);
+  }
 }
 
-export function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
-  return NativeConnection.connect(settings.connection);
+export async function connectWorker(settings: TemporalSettings): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect(settings.connection);
+  } catch (err) {
+    throw new TemporalUnreachableError(String(settings.connection.address), settings.namespace, err);
+  }
 }

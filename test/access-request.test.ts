@@ -13,6 +13,7 @@ import {
   getRequest,
   revokeRequest,
 } from '../core/request-actions';
+import { workflowIdFor } from '../workflows/definitions';
 import { createHarness, type Harness } from './helpers/harness';
 
 async function auditTypes(h: Harness, id: string): Promise<string[]> {
@@ -46,6 +47,17 @@ describe('accessRequest workflow', function () {
       'the clock starts at the grant',
     );
     assert.equal(await h.canRead('alice'), true, 'access while ACTIVE');
+    // The Temporal Web UI can find it by its search attributes, and its summary reads like a sentence.
+    const query = `GrantflowRequester = 'alice@example.com' AND GrantflowStatus = 'ACTIVE' AND GrantflowFlow = 'auto-read'`;
+    let found: string[] = [];
+    for (let i = 0; i < 50 && !found.includes(workflowIdFor(request.id)); i++) {
+      found = [];
+      for await (const wf of h.ctx.client.workflow.list({ query })) found.push(wf.workflowId);
+      if (!found.includes(workflowIdFor(request.id))) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(found.includes(workflowIdFor(request.id)), 'visible by search attributes while ACTIVE');
+    const described = await h.ctx.client.workflow.getHandle(workflowIdFor(request.id)).describe();
+    assert.equal(await described.staticSummary(), 'alice@example.com → db readonly, 3s');
     assert.equal(await h.canWrite('alice'), false, 'readonly does not allow writes');
 
     const revoked = await h.waitFor(request.id, 'REVOKED', 20_000);
@@ -60,6 +72,13 @@ describe('accessRequest workflow', function () {
     const row = await h.store.getRequest(request.id);
     assert.equal(row?.status, 'REVOKED');
     assert.equal((await h.store.verifyAudit()).ok, true);
+
+    // No secret in the workflow's history: not the target's URL, nor any password.
+    const history = JSON.stringify(
+      await h.ctx.client.workflow.getHandle(workflowIdFor(request.id)).fetchHistory(),
+    );
+    assert.ok(!history.includes(new URL(h.dbUrl).password), 'the database password is not in history');
+    assert.ok(!history.includes('test-password-1'), 'no login password is in history');
   });
 
   it('waits for an approver, then grants; the decision records who and when', async () => {
