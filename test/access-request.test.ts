@@ -95,10 +95,16 @@ describe('accessRequest workflow', function () {
     assert.ok(Date.parse(decided.approvals[0].at) > 0);
     await h.waitFor(request.id, 'ACTIVE', 15_000);
     assert.equal(await h.canWrite('erin'), true);
+    // A session opened while access is active must not outlive the revoke.
+    const session = await h.connectAs('erin');
+    session.on('error', () => undefined);
+    await session.query('select count(*) from incidents');
     const revoked = await revokeRequest(h.ctx, h.actor('erin'), request.id, 'done early');
     assert.equal(revoked.revokedBy, 'erin@example.com');
     await h.waitFor(request.id, 'REVOKED', 15_000);
     assert.equal(await h.canWrite('erin'), false);
+    await assert.rejects(session.query('select count(*) from incidents'), 'the open session was terminated');
+    await session.end().catch(() => undefined);
   });
 
   it('refuses self-approval and non-approvers through the update, and records the refusal', async () => {
