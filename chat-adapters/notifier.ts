@@ -40,7 +40,10 @@ export class Notifier {
     const refs = await this.store.listMessageRefs(message.requestId);
     for (const ref of refs) {
       const adapter = this.adapters.get(ref.platform);
-      if (adapter) await adapter.update(ref, message);
+      if (adapter)
+        await this.attempt(`update ${ref.platform} ${ref.conversationId}`, () =>
+          adapter.update(ref, message),
+        );
     }
     if (message.event === 'requested' && message.status === 'PENDING_APPROVAL' && !message.autoApprove) {
       for (const target of targets) await this.send({ kind: 'target', target }, 'approvers', message, target);
@@ -52,10 +55,14 @@ export class Notifier {
       }
     }
     if (REQUESTER_EVENTS.has(message.event)) {
-      const platforms = new Set(targets.map((t) => t.platform));
+      // The requester hears back on the flow's platforms and where they asked.
+      const platforms = new Set<string>(targets.map((t) => t.platform));
+      if (message.origin && this.adapters.has(message.origin)) platforms.add(message.origin);
       if (platforms.size === 0) platforms.add('log');
       for (const platform of platforms) {
-        await this.send({ kind: 'person', email: message.requester }, 'requester', message, { platform });
+        await this.send({ kind: 'person', email: message.requester }, 'requester', message, {
+          platform: platform as NotificationTarget['platform'],
+        });
       }
     }
   }
@@ -81,7 +88,26 @@ export class Notifier {
       this.log.warn({ platform: target.platform }, 'no chat adapter is configured for this platform');
       return;
     }
-    const ref = await adapter.post(destination, audience, message);
-    if (ref) await this.store.saveMessageRef(ref);
+    const to =
+      destination.kind === 'person' ? destination.email : (destination.target.channel ?? target.platform);
+    await this.attempt(`post ${target.platform} ${to}`, async () => {
+      const ref = await adapter.post(destination, audience, message);
+      if (ref) await this.store.saveMessageRef(ref);
+    });
+  }
+
+  /**
+   * One delivery that fails (a deactivated user, a channel the bot left) must not stop the others, nor make the
+   * activity retry and post the rest twice; it is logged for the operator.
+   */
+  private async attempt(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        `notification failed: ${what}`,
+      );
+    }
   }
 }

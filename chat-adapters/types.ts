@@ -39,10 +39,17 @@ export interface RequestMessage {
   decisions: DecisionView[];
   approvers: string[];
   requiredApprovals: number;
+  /** Where the request was made (`cli`, `slack`, `teams`, `api`): the requester hears back there too. */
+  origin?: string;
+  /** Approvers must decide in the portal (step-up), so chat shows a link instead of buttons. */
+  stepUp?: boolean;
   /** The flow approves by itself: nobody is asked to approve. */
   autoApprove: boolean;
   grantedAt?: string;
   expiresAt?: string;
+  revokedAt?: string;
+  /** Why the grant failed, for GRANT_FAILED. */
+  failure?: string;
   /** The event that caused this message, e.g. `requested`, `approved`, `reminder`, `revoked`. */
   event: MessageEvent;
   /** Free text for the event, e.g. the alert reason. */

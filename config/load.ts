@@ -128,12 +128,16 @@ export function parseConfig(
   throwIfAny(problems.map(locate));
   const data = parsed.data as ConfigDocument;
   let integrations = data.integrations;
+  let slack = data.slack;
   if (options.resolveSecrets !== false) {
-    const resolved = resolveSecrets(integrations, ['integrations'], { env, baseDir: dirname(resolve(file)) });
-    throwIfAny(resolved.problems.map(locate));
+    const source = { env, baseDir: dirname(resolve(file)) };
+    const resolved = resolveSecrets(integrations, ['integrations'], source);
+    const resolvedSlack = slack ? resolveSecrets(slack, ['slack'], source) : undefined;
+    throwIfAny([...resolved.problems, ...(resolvedSlack?.problems ?? [])].map(locate));
     integrations = resolved.value;
+    slack = resolvedSlack?.value;
   }
-  return buildConfig(data, integrations, { file: resolve(file), text });
+  return buildConfig({ ...data, slack }, integrations, { file: resolve(file), text });
 }
 
 /** What usually causes the commonest YAML mistakes in a hand-edited config. */
@@ -276,6 +280,7 @@ function buildConfig(
       reminderBeforeMs: flow.reminderBefore,
       requireJustification: flow.requireJustification,
       notify: flow.notify,
+      stepUp: flow.stepUp,
     };
     if (flow.description !== undefined) accessFlow.description = flow.description;
     return accessFlow;
@@ -289,6 +294,8 @@ function buildConfig(
     admins: data.admins,
     integrations,
     flows,
+    publicUrl: data.publicUrl,
+    slack: data.slack,
     settings: {
       revokeAlertAfterAttempts: data.settings.revokeAlertAfterAttempts,
       revokeMaxBackoffMs: data.settings.revokeMaxBackoff,

@@ -103,6 +103,18 @@ const flowSchema = z
     reminderBefore: duration.default(5 * MINUTE),
     requireJustification: z.boolean().default(true),
     notify: z.array(notificationTargetSchema).default([{ platform: 'log' }]),
+    stepUp: z.boolean().default(false),
+  })
+  .strict();
+
+/** Slack settings; each may also come from the environment (SLACK_BOT_TOKEN, ...), which wins. */
+export const slackSchema = z
+  .object({
+    botToken: z.string().min(1).optional(),
+    signingSecret: z.string().min(1).optional(),
+    appToken: z.string().min(1).optional(),
+    apiUrl: z.url('is not a URL').optional(),
+    matchUsersByEmail: z.boolean().default(false),
   })
   .strict();
 
@@ -124,6 +136,8 @@ export const configDocumentSchema = z
       .default({ users: [], groups: [], alerts: [] }),
     integrations: z.record(name, integrationSchema),
     flows: z.array(flowSchema),
+    publicUrl: z.url('is not a URL').optional(),
+    slack: slackSchema.optional(),
   })
   .strict();
 

@@ -24,6 +24,16 @@ export interface GrantflowConfig {
   admins: AdminsConfig;
   integrations: Record<string, IntegrationConfig>;
   flows: AccessFlow[];
+  /** Where people reach the API server and portal (links in chat, step-up). */
+  publicUrl?: string;
+  /** Slack settings from the file (secrets resolved); the environment overrides them. */
+  slack?: {
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl?: string;
+    matchUsersByEmail: boolean;
+  };
   settings: {
     /** Failed revoke attempts after which admins are alerted. @default 5 */
     revokeAlertAfterAttempts: number;

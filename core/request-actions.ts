@@ -53,12 +53,21 @@ function refusalOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Options of an action. `updateId` makes a repeated delivery of the same action (a chat platform's retry,
+ * a second replica) apply once: Temporal returns the first update's result for a repeated id.
+ */
+export interface ActionOptions {
+  updateId?: string;
+}
+
 export function decideRequest(
   ctx: AppContext,
   actor: Actor,
   requestId: string,
   decision: 'approve' | 'deny',
   comment?: string,
+  options: ActionOptions = {},
 ): Promise<RequestView> {
   return act(
     ctx,
@@ -68,25 +77,45 @@ export function decideRequest(
     (h) =>
       h.executeUpdate(decideUpdate, {
         args: [{ approver: actor.email, decision, comment, channel: actor.channel }],
+        updateId: options.updateId,
       }),
     { comment },
   );
 }
 
-export function extendRequest(ctx: AppContext, actor: Actor, requestId: string, byMs: number) {
+export function extendRequest(
+  ctx: AppContext,
+  actor: Actor,
+  requestId: string,
+  byMs: number,
+  options: ActionOptions = {},
+) {
   return act(
     ctx,
     actor,
     requestId,
     'extend',
-    (h) => h.executeUpdate(extendUpdate, { args: [{ actor: actor.email, byMs, channel: actor.channel }] }),
+    (h) =>
+      h.executeUpdate(extendUpdate, {
+        args: [{ actor: actor.email, byMs, channel: actor.channel }],
+        updateId: options.updateId,
+      }),
     { byMs },
   );
 }
 
-export function revokeRequest(ctx: AppContext, actor: Actor, requestId: string, reason?: string) {
+export function revokeRequest(
+  ctx: AppContext,
+  actor: Actor,
+  requestId: string,
+  reason?: string,
+  options: ActionOptions = {},
+) {
   return act(ctx, actor, requestId, 'revoke', (h) =>
-    h.executeUpdate(revokeUpdate, { args: [{ actor: actor.email, reason, channel: actor.channel }] }),
+    h.executeUpdate(revokeUpdate, {
+      args: [{ actor: actor.email, reason, channel: actor.channel }],
+      updateId: options.updateId,
+    }),
   );
 }
 

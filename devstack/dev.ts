@@ -14,8 +14,7 @@ import { ConfigHolder } from '../core/config-holder';
 import { createLogger } from '../core/logger';
 import { createMetrics } from '../core/metrics';
 import { connectClient, connectWorker } from '../core/temporal';
-import { buildServer } from '../server/app';
-import { standardChecks } from '../server/checks';
+import { startApiServer } from '../server/start';
 import { openStore } from '../store';
 import { createGrantflowWorker } from '../workers/worker';
 import { installTemporalRuntime } from '../workers/runtime';
@@ -135,9 +134,15 @@ async function startAll(
 
   const client = await connectClient({ connection: { address: temporal.address }, namespace });
   stops.push(() => client.connection.close());
-  const app = buildServer({ log, metrics, checks: standardChecks(store, client) });
-  await app.listen({ port: apiPort, host: process.env.GRANTFLOW_HOST ?? '127.0.0.1' });
-  stops.push(() => app.close());
+  const ctx = { config: holder.current, store, client, log };
+  const api = await startApiServer({
+    ctx,
+    metrics,
+    log,
+    port: apiPort,
+    host: process.env.GRANTFLOW_HOST ?? '127.0.0.1',
+  });
+  stops.push(() => api.close());
 
   const state: DevState = {
     apiUrl: `http://localhost:${apiPort}`,

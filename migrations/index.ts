@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import * as initial from './20261126000001_initial';
+import * as chatConversations from './20261126000002_chat_conversations';
 
 /** One migration: the name recorded in knex_migrations and its module. */
 export interface GrantflowMigration {
@@ -15,6 +16,7 @@ export interface GrantflowMigration {
 /** Every migration, oldest first. */
 export const MIGRATIONS: readonly GrantflowMigration[] = [
   { name: '20261126000001_initial', migration: initial },
+  { name: '20261126000002_chat_conversations', migration: chatConversations },
 ];
 
 /** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */

@@ -23,6 +23,7 @@ export function snapshotFlow(config: GrantflowConfig, flow: AccessFlow): FlowSna
     requireJustification: flow.requireJustification,
     // Copied so that a later config reload cannot reach into a running request's snapshot.
     notify: flow.notify.map((target) => ({ ...target })),
+    stepUp: flow.stepUp,
     admins: resolveSet(config.admins, config.identities),
     configVersion: config.version,
   };

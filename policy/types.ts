@@ -55,6 +55,8 @@ export interface AccessFlow {
   reminderBeforeMs: number;
   requireJustification: boolean;
   notify: NotificationTarget[];
+  /** Approvers must decide in the portal (after its login), not with a click in chat. */
+  stepUp: boolean;
 }
 
 /**
@@ -74,6 +76,8 @@ export interface FlowSnapshot {
   reminderBeforeMs: number;
   requireJustification: boolean;
   notify: NotificationTarget[];
+  /** Approvers must decide in the portal, not in chat. Absent in requests made before it existed. */
+  stepUp?: boolean;
   /** Emails of Grantflow admins at request time: they may revoke any grant. */
   admins: string[];
   /** Hash of the config file the snapshot came from. */

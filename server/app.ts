@@ -2,7 +2,7 @@
  * The API server: health, readiness and metrics now; the chat endpoints, the HTTP API and the portal
  * mount here in later issues.
  */
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../core/metrics';
 
@@ -20,7 +20,7 @@ export interface ServerOptions {
   checkTimeoutMs?: number;
 }
 
-export function buildServer(options: ServerOptions) {
+export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.log.child({ component: 'http' }),
     // Per-request lines would drown the log; errors are still logged.
@@ -50,7 +50,8 @@ export function buildServer(options: ServerOptions) {
     return reply.header('content-type', options.metrics.registry.contentType).send(body);
   });
 
-  return app;
+  // Typed with pino's Logger, the instance is not assignable to the plain FastifyInstance plugins expect.
+  return app as unknown as FastifyInstance;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {

@@ -240,6 +240,28 @@ export class KnexStore implements Store {
       .merge(['request_id', 'audience', 'extra']);
   }
 
+  async getConversation(platform: string, userId: string): Promise<Record<string, unknown> | undefined> {
+    const row = (await this.db()('chat_conversations').where({ platform, user_id: userId }).first()) as
+      DbRow | undefined;
+    return row ? (JSON.parse(String(row.state)) as Record<string, unknown>) : undefined;
+  }
+
+  async saveConversation(platform: string, userId: string, state: Record<string, unknown>): Promise<void> {
+    await this.db()('chat_conversations')
+      .insert({
+        platform,
+        user_id: userId,
+        state: JSON.stringify(state),
+        updated_at: new Date().toISOString(),
+      })
+      .onConflict(['platform', 'user_id'])
+      .merge(['state', 'updated_at']);
+  }
+
+  async deleteConversation(platform: string, userId: string): Promise<void> {
+    await this.db()('chat_conversations').where({ platform, user_id: userId }).delete();
+  }
+
   async listMessageRefs(requestId: string): Promise<SentMessageRef[]> {
     const rows = (await this.db()('sent_messages').where('request_id', requestId).orderBy('id')) as DbRow[];
     return rows.map((r) => ({

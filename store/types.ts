@@ -101,6 +101,10 @@ export interface Store {
   listRequests(filter?: RequestFilter): Promise<RequestRow[]>;
 
   saveMessageRef(ref: SentMessageRef): Promise<void>;
+  /** The state of a person's chat conversation in progress (e.g. a step-by-step request by DM). */
+  getConversation(platform: string, userId: string): Promise<Record<string, unknown> | undefined>;
+  saveConversation(platform: string, userId: string, state: Record<string, unknown>): Promise<void>;
+  deleteConversation(platform: string, userId: string): Promise<void>;
   listMessageRefs(requestId: string): Promise<SentMessageRef[]>;
 
   /**

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
+import { MIGRATIONS } from '../migrations';
 import { openStore, StoreConfigError, StoreConnectError } from '../store';
 import type { RequestRow, Store } from '../store/types';
 import { getTestPostgres } from './setup/postgres';
@@ -97,7 +98,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const done = await store.knex('knex_migrations').select('name');
       assert.deepEqual(
         done.map((r: { name: string }) => r.name),
-        ['20261126000001_initial'],
+        MIGRATIONS.map((m) => m.name),
+        'each migration applied exactly once',
       );
       const locks = await store.knex('knex_migrations_lock').select('is_locked');
       assert.deepEqual(locks, [{ is_locked: 0 }]);
@@ -182,6 +184,17 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const pending = await store.listRequests({ requester: who, status: 'PENDING_APPROVAL' });
       assert.equal(pending.length, 1);
       for (const r of results) if (!r.inserted) assert.equal(r.existing.id, pending[0].id);
+    });
+
+    it('keeps chat conversation state per platform and user, and forgets it on delete', async () => {
+      assert.equal(await store.getConversation('slack', 'U1'), undefined);
+      await store.saveConversation('slack', 'U1', { step: 'access' });
+      await store.saveConversation('slack', 'U1', { step: 'reason', durationMs: 60_000 });
+      await store.saveConversation('teams', 'U1', { step: 'access' });
+      assert.deepEqual(await store.getConversation('slack', 'U1'), { step: 'reason', durationMs: 60_000 });
+      await store.deleteConversation('slack', 'U1');
+      assert.equal(await store.getConversation('slack', 'U1'), undefined);
+      assert.deepEqual(await store.getConversation('teams', 'U1'), { step: 'access' });
     });
 
     it('saves message refs, updating a ref sent before, and lists them per request', async () => {

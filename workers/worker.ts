@@ -8,6 +8,7 @@ import { createActivities } from '../activities';
 import { LogChatAdapter } from '../chat-adapters/log-adapter';
 import { Notifier } from '../chat-adapters/notifier';
 import type { ChatAdapter } from '../chat-adapters/types';
+import { buildChatAdapters } from './chat';
 import type { GrantflowConfig } from '../config/types';
 import { createConnectorRegistry } from '../connectors/registry';
 import type { ConnectorRegistry } from '../connectors/types';
@@ -31,7 +32,7 @@ export interface GrantflowWorkerOptions {
   metrics?: Metrics;
   /** A prebuilt bundle (tests); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundle;
-  /** Chat adapters besides the log adapter (Slack, Teams). */
+  /** Chat adapters besides the log adapter. @default those configured (Slack, when set up) */
   chatAdapters?: ChatAdapter[];
   /** Connectors to use instead of those built from the config (tests). */
   connectors?: ConnectorRegistry;
@@ -48,7 +49,8 @@ export interface GrantflowWorker {
 export async function createGrantflowWorker(options: GrantflowWorkerOptions): Promise<GrantflowWorker> {
   const { store, log } = options;
   const connectors = options.connectors ?? createConnectorRegistry(options.config().integrations, { log });
-  const notifier = new Notifier([new LogChatAdapter(log), ...(options.chatAdapters ?? [])], store, log);
+  const chat = options.chatAdapters ?? buildChatAdapters(options.config, log);
+  const notifier = new Notifier([new LogChatAdapter(log), ...chat], store, log);
   const activities = createActivities({
     store,
     connectors,

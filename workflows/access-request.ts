@@ -66,7 +66,7 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
 
   const decide = (decision: 'approve' | 'deny') => async (d: DecisionInput) => {
     const channel = d.channel ?? 'temporal';
-    const refusal = state.refuseDecision(d.approver);
+    const refusal = state.refuseDecision(d.approver, channel);
     if (refusal) {
       await record('decision_rejected', d.approver, channel, { decision, reason: refusal, via: 'signal' });
       return;
@@ -85,7 +85,7 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
       await decide(d.decision)({ ...d, channel: d.channel ?? 'api' });
       return state.view();
     },
-    { validator: (d) => throwIf(state.refuseDecision(d.approver)) },
+    { validator: (d) => throwIf(state.refuseDecision(d.approver, d.channel ?? 'api')) },
   );
   setHandler(
     extendUpdate,
@@ -294,7 +294,11 @@ function messageOf(state: RequestState) {
     approvers: v.approvers,
     requiredApprovals: v.requiredApprovals,
     autoApprove: state.input.flow.autoApprove,
+    origin: v.channel,
+    stepUp: state.input.flow.stepUp === true,
     grantedAt: v.grantedAt,
     expiresAt: v.expiresAt,
+    revokedAt: v.revokedAt,
+    failure: v.failure,
   };
 }

@@ -5,6 +5,9 @@
 import { checkApprover, mayExtend, mayRevoke, REFUSAL_TEXT } from '../policy/evaluate';
 import type { AccessRequestInput, DecisionView, RequestStatus, RequestView } from './definitions';
 
+/** Channels where a click decides without the portal's login; a step-up flow refuses decisions from them. */
+const CHAT_CHANNELS = ['slack', 'teams'];
+
 export class RequestState {
   status: RequestStatus = 'PENDING_APPROVAL';
   approvals: DecisionView[] = [];
@@ -22,8 +25,10 @@ export class RequestState {
   constructor(readonly input: AccessRequestInput) {}
 
   /** Why this decision must be refused, or undefined when it counts. */
-  refuseDecision(approver: string): string | undefined {
+  refuseDecision(approver: string, channel: string): string | undefined {
     if (this.status !== 'PENDING_APPROVAL') return `${approver} ${REFUSAL_TEXT['already-decided']}`;
+    if (this.input.flow.stepUp && CHAT_CHANNELS.includes(channel))
+      return `flow ${this.input.flow.name} requires a step-up: decide in the portal, not in chat`;
     const prior = this.approvals.map((a) => a.approver);
     const refusal = checkApprover(this.input.flow, this.input.requester, approver, prior);
     return refusal ? `${approver} ${REFUSAL_TEXT[refusal]}` : undefined;

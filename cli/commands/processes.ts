@@ -8,8 +8,7 @@ import { ConfigHolder } from '../../core/config-holder';
 import { createLogger } from '../../core/logger';
 import { createMetrics } from '../../core/metrics';
 import { connectClient, connectWorker, temporalSettings } from '../../core/temporal';
-import { buildServer } from '../../server/app';
-import { standardChecks } from '../../server/checks';
+import { startApiServer } from '../../server/start';
 import { createGrantflowWorker } from '../../workers/worker';
 import { installTemporalRuntime } from '../../workers/runtime';
 import { findConfigFile } from '../../config/load';
@@ -86,13 +85,18 @@ export function registerProcessCommands(program: Command, globals: Globals): voi
       const store = await openStoreFromEnv();
       const holder = new ConfigHolder(findConfigFile(globals().config), store, log);
       const client = await connectClient(temporalSettings());
-      const app = buildServer({ log, metrics: createMetrics(store), checks: standardChecks(store, client) });
       const port = Number(process.env.GRANTFLOW_PORT ?? 3000);
-      await app.listen({ port, host: process.env.GRANTFLOW_HOST ?? '0.0.0.0' });
+      const api = await startApiServer({
+        ctx: { config: holder.current, store, client, log },
+        metrics: createMetrics(store),
+        log,
+        port,
+        host: process.env.GRANTFLOW_HOST ?? '0.0.0.0',
+      });
       const unwatch = holder.watchSighup();
       onStopSignal(async () => {
         unwatch();
-        await app.close();
+        await api.close();
         await client.connection.close();
         await store.close();
       });

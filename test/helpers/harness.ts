@@ -13,6 +13,7 @@ import type { Actor, AppContext } from '../../core/context';
 import { connectClient, connectWorker } from '../../core/temporal';
 import { createConnectorRegistry } from '../../connectors/registry';
 import type { ConnectorRegistry } from '../../connectors/types';
+import type { ChatAdapter } from '../../chat-adapters/types';
 import { getRequest } from '../../core/request-actions';
 import { openStore } from '../../store';
 import type { Store } from '../../store/types';
@@ -62,6 +63,10 @@ export interface HarnessOptions {
   /** Extra YAML settings. */
   settings?: { revokeAlertAfterAttempts?: number; revokeMaxBackoff?: string };
   connectors?: (config: GrantflowConfig) => ConnectorRegistry;
+  /** Changes the generated config YAML (e.g. adds Slack ids and notification targets). */
+  configTransform?: (yaml: string) => string;
+  /** The worker's chat adapters besides the log (default: none, whatever the config says). */
+  chatAdapters?: (config: GrantflowConfig) => ChatAdapter[];
   /** A Temporal server other than the shared one (tests that restart it). */
   temporal?: { address: string; namespace: string };
 }
@@ -76,7 +81,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const envName = `GF_TEST_DB_${prefix.toUpperCase()}`;
   process.env[envName] = dbUrl;
   const taskQueue = `grantflow-test-${prefix}`;
-  const configYaml = testConfigYaml({ prefix, envName, taskQueue, settings: options.settings });
+  const generated = testConfigYaml({ prefix, envName, taskQueue, settings: options.settings });
+  const configYaml = options.configTransform ? options.configTransform(generated) : generated;
   const config = parseConfig(configYaml, `${prefix}.yaml`);
 
   const storeFile = options.postgresStore
@@ -143,6 +149,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         log: testLog,
         workflowBundle: await getWorkflowBundle(),
         connectors: connectors ?? options.connectors?.(config),
+        chatAdapters: options.chatAdapters?.(config) ?? [],
       });
       workerRun = worker.run().finally(() => connection.close());
       return worker;

@@ -1,0 +1,53 @@
+/**
+ * Starts the API server with what is configured: health, readiness and metrics always; Slack's
+ * POST /slack/events when Slack is set up (else one line saying how to turn it on).
+ */
+import type { Logger } from 'pino';
+import { createSlackApp, type SlackIntegration } from '../chat-adapters/slack/app';
+import { SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
+import type { AppContext } from '../core/context';
+import type { Metrics } from '../core/metrics';
+import { buildServer } from './app';
+import { standardChecks } from './checks';
+
+export interface ApiServerOptions {
+  ctx: AppContext;
+  metrics: Metrics;
+  log: Logger;
+  port: number;
+  host: string;
+  /** Retries of Slack Web API calls; tests use 0. */
+  slackRetries?: number;
+}
+
+export interface ApiServer {
+  url: string;
+  slack?: SlackIntegration;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { ctx, log } = options;
+  const app = buildServer({ log, metrics: options.metrics, checks: standardChecks(ctx.store, ctx.client) });
+  const settings = slackSettings(ctx.config());
+  let slack: SlackIntegration | undefined;
+  if (settings) {
+    slack = createSlackApp({ settings, ctx, log, retries: options.slackRetries });
+    slack.mount(app);
+    await slack.start();
+    log.info(settings.appToken ? 'Slack is on (Socket Mode)' : 'Slack is on: POST /slack/events');
+  } else {
+    log.info(SLACK_OFF_MESSAGE);
+  }
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
+    slack,
+    async close() {
+      await slack?.stop();
+      await app.close();
+    },
+  };
+}
