@@ -59,9 +59,28 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   const receiver =
     httpReceiver ??
     new SocketModeReceiver({ appToken: settings.appToken as string, logger: boltLogger(log) });
+  // The bot's own ids (one auth.test per token) let Bolt ignore the bot's own messages.
+  const botIds = new Map<string, Promise<{ botUserId?: string; botId?: string }>>();
+  const idsFor = (botToken: string) => {
+    let ids = botIds.get(botToken);
+    if (!ids) {
+      ids = new WebClient(botToken, clientOptions).auth
+        .test()
+        .then((r) => ({ botUserId: r.user_id, botId: r.bot_id }))
+        .catch((err: unknown) => {
+          botIds.delete(botToken);
+          throw err;
+        });
+      botIds.set(botToken, ids);
+    }
+    return ids;
+  };
   const app = new App({
     receiver,
-    authorize: async (source) => ({ botToken: await tokens.botToken(source.teamId) }),
+    authorize: async (source) => {
+      const botToken = await tokens.botToken(source.teamId);
+      return { botToken, ...(await idsFor(botToken)) };
+    },
     clientOptions,
     logger: boltLogger(log),
   });

@@ -28,7 +28,9 @@ export function registerDirectMessages(app: App, deps: SlackDeps): void {
   const save = (user: string, state: DmState) => store.saveConversation(PLATFORM, user, { ...state });
 
   app.message(async ({ message, client }) => {
+    // Only people's own messages in their DM with the app: never edits, joins, or the bot's own posts.
     if (message.channel_type !== 'im' || message.subtype !== undefined || !('user' in message)) return;
+    if ('bot_id' in message && message.bot_id) return;
     const user = message.user as string;
     const text = ('text' in message ? String(message.text ?? '') : '').trim();
     const state = await load(user);
