@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { createSlackApp, type SlackIntegration } from '../chat-adapters/slack/app';
+import { checkFlowChannels, logChannelProblems } from '../chat-adapters/slack/channels';
 import { SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
 import type { AppContext } from '../core/context';
 import type { Metrics } from '../core/metrics';
@@ -36,6 +37,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     slack.mount(app);
     await slack.start();
     log.info(settings.appToken ? 'Slack is on (Socket Mode)' : 'Slack is on: POST /slack/events');
+    const integration = slack;
+    void checkFlowChannels(integration.client, ctx.config()).then(
+      (problems) => logChannelProblems(problems, log),
+      (err: unknown) => log.warn({ err: String(err) }, 'could not check the Slack channels of the flows'),
+    );
   } else {
     log.info(SLACK_OFF_MESSAGE);
   }

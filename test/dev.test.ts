@@ -40,10 +40,12 @@ describe('grantflow dev (npm start)', function () {
       GRANTFLOW_SANDBOX_PG_PORT: String(await freePort()),
       GRANTFLOW_CONFIG: path.join(ROOT, 'grantflow.yaml'),
       GRANTFLOW_LOG_PRETTY: '0',
+      GRANTFLOW_LOG_LEVEL: 'info', // as a person sees it
     };
     delete env.TEMPORAL_ADDRESS;
     delete env.DATABASE_URL;
     delete env.GRANTFLOW_SANDBOX_DB_URL;
+    for (const name of ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN']) delete env[name];
   });
   after(async () => {
     if (dev && dev.child.exitCode === null) {
@@ -106,6 +108,11 @@ describe('grantflow dev (npm start)', function () {
     const password = /alice@example\.com.*login alice \/ (\S+)/.exec(dev.output())?.[1];
     assert.ok(password, 'the banner shows the sandbox password');
     assert.match(dev.output(), /npx grantflow --as alice@example.com request/);
+    assert.match(
+      dev.output(),
+      /Slack is off: set SLACK_BOT_TOKEN/,
+      'one line says Slack is off and how to turn it on',
+    );
     assert.equal(await aliceCanRead(state, password), false, 'no access before the first request');
 
     // The CLI finds the running stack through dev.json: no Temporal or database settings needed.

@@ -9,6 +9,8 @@ import { createMetrics } from '../core/metrics';
 import { decideRequest } from '../core/request-actions';
 import { startApiServer, type ApiServer } from '../server/start';
 import { ACTIONS, BLOCKS, CALLBACKS, encodeChoice } from '../chat-adapters/slack/ids';
+import { checkFlowChannels } from '../chat-adapters/slack/channels';
+import { SlackDirectory } from '../chat-adapters/slack/directory';
 import type { RequestRow } from '../store/types';
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from './fakes/slack-api';
 import { createHarness, type Harness } from './helpers/harness';
@@ -479,6 +481,36 @@ describe('Slack', function () {
     assert.equal((await h.waitFor(request.id, 'PENDING_APPROVAL')).approvals.length, 0);
     await decideRequest(h.ctx, h.actor('bob', 'portal'), request.id, 'approve');
     await h.waitFor(request.id, 'ACTIVE', 15_000);
+  });
+
+  it('finds flow channels the bot is not in', async () => {
+    assert.deepEqual(await checkFlowChannels(api.slack!.client, h.config), []);
+    fake.setMember('CAPPROVALS', false);
+    try {
+      const problems = await checkFlowChannels(api.slack!.client, h.config);
+      assert.equal(problems.length, 1);
+      assert.equal(problems[0].problem, 'not_a_member');
+      assert.ok(problems[0].flows.includes('approved-write'));
+    } finally {
+      fake.setMember('CAPPROVALS', true);
+    }
+  });
+
+  it('maps a Slack user by email only where the config allows it', async () => {
+    fake.addUser({ id: 'UMAILONLY', name: 'dave2', email: 'dave@example.com' });
+    const strict = new SlackDirectory(
+      () => h.config,
+      api.slack!.client,
+      () => false,
+    );
+    assert.equal(await strict.identityFor('UMAILONLY'), undefined);
+    const byEmail = new SlackDirectory(
+      () => h.config,
+      api.slack!.client,
+      () => true,
+    );
+    assert.equal((await byEmail.identityFor('UMAILONLY'))?.email, 'dave@example.com');
+    assert.equal((await byEmail.identityFor(uid('bob')))?.email, 'bob@example.com', 'configured ids first');
   });
 
   it('tells an unknown Slack user privately who to ask', async () => {
