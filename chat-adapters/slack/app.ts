@@ -58,7 +58,12 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
     : new FastifySlackReceiver(settings.signingSecret ?? '', log);
   const receiver =
     httpReceiver ??
-    new SocketModeReceiver({ appToken: settings.appToken as string, logger: boltLogger(log) });
+    new SocketModeReceiver({
+      appToken: settings.appToken as string,
+      logger: boltLogger(log),
+      // apps.connections.open goes to the same (possibly proxied or fake) Web API as every other call.
+      installerOptions: { clientOptions },
+    });
   // The bot's own ids (one auth.test per token) let Bolt ignore the bot's own messages.
   const botIds = new Map<string, Promise<{ botUserId?: string; botId?: string }>>();
   const idsFor = (botToken: string) => {
