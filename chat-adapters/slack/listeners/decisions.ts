@@ -5,6 +5,7 @@
  * second replica decides once.
  */
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
+import type { Actor } from '../../../core/context';
 import { decideRequest, extendRequest, revokeRequest } from '../../../core/request-actions';
 import { parseDuration } from '../../../policy/duration';
 import { denyReasonModal, extendModal } from '../views';
@@ -14,21 +15,9 @@ import { ACTIONS, BLOCKS, CALLBACKS } from '../ids';
 type Values = Record<string, Record<string, { value?: string | null }>>;
 
 export function registerDecisions(app: App, deps: SlackDeps): void {
-  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, async ({ ack, body, action, client }) => {
-    await ack();
-    const channel = body.channel?.id;
-    const actor = await actorFor(deps, body.user.id);
-    if (!actor) return tellPrivately(client, body.user.id, unknownUserText(body.user.id), channel);
-    try {
-      await decideRequest(deps.ctx, actor, action.value ?? '', 'approve', undefined, {
-        updateId: `slack:${action.action_ts}:${body.user.id}`,
-      });
-    } catch (err) {
-      const text = refusalText(err);
-      if (!text) throw err;
-      await tellPrivately(client, body.user.id, `Not approved: ${text}`, channel);
-    }
-  });
+  onClick(app, deps, ACTIONS.approve, 'Not approved', (actor, requestId, updateId) =>
+    decideRequest(deps.ctx, actor, requestId, 'approve', undefined, { updateId }),
+  );
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.deny, async ({ ack, body, action, client }) => {
     await ack();
@@ -56,21 +45,9 @@ export function registerDecisions(app: App, deps: SlackDeps): void {
     }
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.revoke, async ({ ack, body, action, client }) => {
-    await ack();
-    const channel = body.channel?.id;
-    const actor = await actorFor(deps, body.user.id);
-    if (!actor) return tellPrivately(client, body.user.id, unknownUserText(body.user.id), channel);
-    try {
-      await revokeRequest(deps.ctx, actor, action.value ?? '', 'revoked from Slack', {
-        updateId: `slack:${action.action_ts}:${body.user.id}`,
-      });
-    } catch (err) {
-      const text = refusalText(err);
-      if (!text) throw err;
-      await tellPrivately(client, body.user.id, `Not revoked: ${text}`, channel);
-    }
-  });
+  onClick(app, deps, ACTIONS.revoke, 'Not revoked', (actor, requestId, updateId) =>
+    revokeRequest(deps.ctx, actor, requestId, 'revoked from Slack', { updateId }),
+  );
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.extend, async ({ ack, body, action, client }) => {
     await ack();
@@ -95,6 +72,32 @@ export function registerDecisions(app: App, deps: SlackDeps): void {
       const refusal = refusalText(err);
       if (!refusal) throw err;
       await ack({ response_action: 'errors', errors: { [BLOCKS.extendBy]: refusal } });
+    }
+  });
+}
+
+/**
+ * A button that acts at once: ack, map the clicker, act with the click's `action_ts` plus the clicker as the
+ * update id, and explain a refusal privately.
+ */
+function onClick(
+  app: App,
+  deps: SlackDeps,
+  actionId: string,
+  refusedPrefix: string,
+  run: (actor: Actor, requestId: string, updateId: string) => Promise<unknown>,
+): void {
+  app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, client }) => {
+    await ack();
+    const channel = body.channel?.id;
+    const actor = await actorFor(deps, body.user.id);
+    if (!actor) return tellPrivately(client, body.user.id, unknownUserText(body.user.id), channel);
+    try {
+      await run(actor, action.value ?? '', `slack:${action.action_ts}:${body.user.id}`);
+    } catch (err) {
+      const text = refusalText(err);
+      if (!text) throw err;
+      await tellPrivately(client, body.user.id, `${refusedPrefix}: ${text}`, channel);
     }
   });
 }
