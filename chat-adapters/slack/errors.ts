@@ -100,3 +100,12 @@ export function fromWebApiError(method: string, err: unknown): SlackAdapterError
       );
   }
 }
+
+/** Slack settings that cannot work (a token of the wrong kind); refused at start with the reason. */
+export class SlackSettingsError extends Error {
+  readonly code = 'SLACK_SETTINGS_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlackSettingsError';
+  }
+}

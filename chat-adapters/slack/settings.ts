@@ -4,6 +4,7 @@
  * Socket Mode), Slack is off.
  */
 import type { GrantflowConfig } from '../../config/types';
+import { SlackSettingsError } from './errors';
 
 export interface SlackSettings {
   botToken: string;
@@ -26,6 +27,14 @@ export function slackSettings(
   const signingSecret = env.SLACK_SIGNING_SECRET ?? file?.signingSecret;
   const appToken = env.SLACK_APP_TOKEN ?? file?.appToken;
   if (!botToken || (!signingSecret && !appToken)) return undefined;
+  // Socket Mode with any other token would retry forever without saying why (the library treats the refusal
+  // as passing), so a wrong kind of token is refused here, at once.
+  if (appToken && !appToken.startsWith('xapp-'))
+    throw new SlackSettingsError(
+      'SLACK_APP_TOKEN must be an app-level token (xapp-…), not a bot or user token',
+    );
+  if (!botToken.startsWith('xoxb-'))
+    throw new SlackSettingsError('SLACK_BOT_TOKEN must be a bot token (xoxb-…)');
   const apiUrl = env.SLACK_API_URL ?? file?.apiUrl;
   return {
     botToken,

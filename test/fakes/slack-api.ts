@@ -2,11 +2,14 @@
  * A fake of the Slack Web API on a real HTTP server, for tests of code that uses `@slack/web-api` (or Bolt's
  * client) with `slackApiUrl` pointed here. It keeps the state Slack keeps (messages per conversation, views,
  * triggers, DMs) and answers the way Slack documents: `POST /api/<method>`, form or JSON bodies, token in
- * `Authorization: Bearer`, HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }`.
+ * `Authorization: Bearer`, HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }`. An app-level token
+ * (`xapp-…`) only opens Socket Mode with `apps.connections.open` (see slack-socket.ts); the bot token does
+ * everything else.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SocketModeServer, type FakeSlackSocket } from './slack-socket';
 
 export interface FakeSlackUser {
   id: string;
@@ -56,6 +59,8 @@ export interface FakeSlack {
   readonly calls: FakeSlackCall[];
   readonly ephemerals: FakeSlackEphemeral[];
   readonly views: FakeSlackView[];
+  /** Socket Mode: the envelopes sent to the app connected through `apps.connections.open`. */
+  readonly socket: FakeSlackSocket;
   /** Messages in post order, optionally of one conversation (C…/G…/D…). */
   messages(conversation?: string): FakeSlackMessage[];
   /** A trigger id as Slack puts in commands and interactions; usable once, for `triggerTtlMs`. */
@@ -95,14 +100,24 @@ function nextId(prefix: string): string {
   return `${prefix}0${sequence.toString(36).toUpperCase().padStart(8, '0')}`;
 }
 
+export interface FakeSlackOptions {
+  /** The bot token. @default 'xoxb-test-token' */
+  token?: string;
+  /** The app-level token that opens Socket Mode. @default 'xapp-test-token' */
+  appToken?: string;
+  triggerTtlMs?: number;
+  users?: FakeSlackUser[];
+  /** How often the Socket Mode side pings each connection. @default 5000 */
+  socketPingMs?: number;
+}
+
 /** Starts a fake Slack Web API on 127.0.0.1 with a free port. */
-export async function startFakeSlack(
-  opts: { token?: string; triggerTtlMs?: number; users?: FakeSlackUser[] } = {},
-): Promise<FakeSlack> {
+export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
   const fake = new FakeSlackServer(
-    opts.token ?? 'xoxb-test-token',
+    { bot: opts.token ?? 'xoxb-test-token', app: opts.appToken ?? 'xapp-test-token' },
     opts.triggerTtlMs ?? 3000,
     opts.users ?? [],
+    opts.socketPingMs ?? 5000,
   );
   await fake.listen();
   return fake;
@@ -120,7 +135,9 @@ class FakeSlackServer implements FakeSlack {
   private readonly triggers = new Map<string, { issuedAt: number; used: boolean }>();
   private readonly failures = new Map<string, string[]>();
   private readonly server = createServer((req, res) => this.serve(req, res));
+  readonly socket: SocketModeServer;
   private readonly handlers: Record<string, Handler> = {
+    'apps.connections.open': () => ({ ok: true, url: this.socket.issueUrl() }),
     'auth.test': () => ({ ok: true, url: TEAM.url, team: TEAM.name, user: 'grantflow', ...AUTH }),
     'views.open': (args) => this.openModal('views.open', args),
     'views.push': (args) => this.openModal('views.push', args),
@@ -140,11 +157,13 @@ class FakeSlackServer implements FakeSlack {
   };
 
   constructor(
-    private readonly token: string,
+    private readonly tokens: { bot: string; app: string },
     private readonly triggerTtlMs: number,
     users: FakeSlackUser[],
+    socketPingMs: number,
   ) {
     this.users = new Map(users.map((u) => [u.id, u]));
+    this.socket = new SocketModeServer(this.server, 'A0GRANTFLOW', socketPingMs);
   }
 
   async listen(): Promise<void> {
@@ -183,6 +202,7 @@ class FakeSlackServer implements FakeSlack {
     this.failures.clear();
   }
   close(): Promise<void> {
+    this.socket.close();
     this.server.closeAllConnections();
     return new Promise((resolve, reject) => this.server.close((err) => (err ? reject(err) : resolve())));
   }
@@ -204,13 +224,27 @@ class FakeSlackServer implements FakeSlack {
   private answer(method: string, handler: Handler, headers: IncomingMessage['headers'], raw: string): Answer {
     const args = parseBody(headers['content-type'], raw);
     if (typeof args === 'string') return fail(args);
-    const given = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1] ?? str(args.token);
+    const header = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
+    const given = header ?? str(args.token);
     delete args.token;
     this.calls.push({ method, args, at: Date.now() });
-    if (!given) return fail('not_authed');
-    if (given !== this.token) return fail('invalid_auth');
+    const refused = this.refuseToken(method, given, header !== undefined);
+    if (refused) return refused;
     const queued = this.failures.get(method)?.shift();
     return queued ? fail(queued) : handler(args);
+  }
+
+  /**
+   * The app-level token only opens Socket Mode, and only from the Authorization header (the method's docs:
+   * a POST parameter is an error); the bot token does everything else.
+   */
+  private refuseToken(method: string, token: string | undefined, inHeader: boolean): Answer | undefined {
+    const socketMode = method === 'apps.connections.open';
+    if (socketMode && !inHeader) return fail('missing_args');
+    if (!token) return fail('not_authed');
+    if (token !== this.tokens.bot && token !== this.tokens.app) return fail('invalid_auth');
+    if (socketMode !== (token === this.tokens.app)) return fail('not_allowed_token_type');
+    return undefined;
   }
 
   private isDm(id: string): boolean {
