@@ -9,7 +9,7 @@ import { parseDuration } from '../policy/duration';
 import { canRequest } from '../policy/evaluate';
 import { checkRequest } from '../policy/snapshot';
 import type { Identity } from '../policy/types';
-import { decodeChoice, type AccessChoice } from './slack/ids';
+import { decodeChoice, type AccessChoice } from './choices';
 
 export type FormField = 'access' | 'duration' | 'reason';
 

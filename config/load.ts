@@ -129,15 +129,20 @@ export function parseConfig(
   const data = parsed.data as ConfigDocument;
   let integrations = data.integrations;
   let slack = data.slack;
+  let teams = data.teams;
   if (options.resolveSecrets !== false) {
     const source = { env, baseDir: dirname(resolve(file)) };
     const resolved = resolveSecrets(integrations, ['integrations'], source);
     const resolvedSlack = slack ? resolveSecrets(slack, ['slack'], source) : undefined;
-    throwIfAny([...resolved.problems, ...(resolvedSlack?.problems ?? [])].map(locate));
+    const resolvedTeams = teams ? resolveSecrets(teams, ['teams'], source) : undefined;
+    throwIfAny(
+      [...resolved.problems, ...(resolvedSlack?.problems ?? []), ...(resolvedTeams?.problems ?? [])].map(locate),
+    );
     integrations = resolved.value;
     slack = resolvedSlack?.value;
+    teams = resolvedTeams?.value;
   }
-  return buildConfig({ ...data, slack }, integrations, { file: resolve(file), text });
+  return buildConfig({ ...data, slack, teams }, integrations, { file: resolve(file), text });
 }
 
 /** What usually causes the commonest YAML mistakes in a hand-edited config. */
@@ -296,6 +301,7 @@ function buildConfig(
     flows,
     publicUrl: data.publicUrl,
     slack: data.slack,
+    teams: data.teams,
     settings: {
       revokeAlertAfterAttempts: data.settings.revokeAlertAfterAttempts,
       revokeMaxBackoffMs: data.settings.revokeMaxBackoff,

@@ -118,6 +118,17 @@ export const slackSchema = z
   })
   .strict();
 
+/** Microsoft Teams (Bot Framework) settings, in botbuilder's naming; the environment wins. */
+export const teamsSchema = z
+  .object({
+    appId: z.string().min(1).optional(),
+    appPassword: z.string().min(1).optional(),
+    appType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).optional(),
+    tenantId: z.string().min(1).optional(),
+    matchUsersByEmail: z.boolean().default(false),
+  })
+  .strict();
+
 /** The whole grantflow.yaml document. */
 export const configDocumentSchema = z
   .object({
@@ -138,6 +149,7 @@ export const configDocumentSchema = z
     flows: z.array(flowSchema),
     publicUrl: z.url('is not a URL').optional(),
     slack: slackSchema.optional(),
+    teams: teamsSchema.optional(),
   })
   .strict();
 

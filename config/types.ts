@@ -34,6 +34,14 @@ export interface GrantflowConfig {
     apiUrl?: string;
     matchUsersByEmail: boolean;
   };
+  /** Teams settings from the file (secrets resolved); botbuilder's environment variables override them. */
+  teams?: {
+    appId?: string;
+    appPassword?: string;
+    appType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+    tenantId?: string;
+    matchUsersByEmail: boolean;
+  };
   settings: {
     /** Failed revoke attempts after which admins are alerted. @default 5 */
     revokeAlertAfterAttempts: number;

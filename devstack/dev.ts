@@ -141,6 +141,7 @@ async function startAll(
     log,
     port: apiPort,
     host: process.env.GRANTFLOW_HOST ?? '127.0.0.1',
+    devMode: true,
   });
   stops.push(() => api.close());
 

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import * as initial from './20261126000001_initial';
 import * as chatConversations from './20261126000002_chat_conversations';
+import * as chatReferences from './20261126000003_chat_references';
 
 /** One migration: the name recorded in knex_migrations and its module. */
 export interface GrantflowMigration {
@@ -17,6 +18,7 @@ export interface GrantflowMigration {
 export const MIGRATIONS: readonly GrantflowMigration[] = [
   { name: '20261126000001_initial', migration: initial },
   { name: '20261126000002_chat_conversations', migration: chatConversations },
+  { name: '20261126000003_chat_references', migration: chatReferences },
 ];
 
 /** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */

@@ -8,6 +8,10 @@ import { checkFlowChannels, logChannelProblems } from '../chat-adapters/slack/ch
 import { SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
 import type { AppContext } from '../core/context';
 import type { Metrics } from '../core/metrics';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceClientCredentialsFactory } from 'botframework-connector';
+import { createTeamsApp, type TeamsIntegration } from '../chat-adapters/teams/app';
+import { TEAMS_OFF_MESSAGE, teamsSettings, type TeamsSettings } from '../chat-adapters/teams/settings';
 import { buildServer } from './app';
 import { standardChecks } from './checks';
 
@@ -19,11 +23,18 @@ export interface ApiServerOptions {
   host: string;
   /** Retries of Slack Web API calls; tests use 0. */
   slackRetries?: number;
+  /** `grantflow dev`: on loopback, Teams accepts unauthenticated activities when no app id is set. */
+  devMode?: boolean;
+  /** Teams settings instead of those from the config and environment (tests). */
+  teamsSettings?: TeamsSettings;
+  /** Outgoing Bot Framework credentials (tests: no cloud identity service). */
+  teamsCredentialsFactory?: ServiceClientCredentialsFactory;
 }
 
 export interface ApiServer {
   url: string;
   slack?: SlackIntegration;
+  teams: TeamsIntegration;
   close(): Promise<void>;
 }
 
@@ -45,15 +56,39 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   } else {
     log.info(SLACK_OFF_MESSAGE);
   }
+  const teams = mountTeams(app, options);
   await app.listen({ port: options.port, host: options.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
     slack,
+    teams,
     async close() {
       await slack?.stop();
       await app.close();
     },
   };
+}
+
+function mountTeams(app: FastifyInstance, options: ApiServerOptions): TeamsIntegration {
+  const { ctx, log } = options;
+  const settings = options.teamsSettings ?? teamsSettings(ctx.config());
+  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(options.host);
+  const allowUnauthenticated = !settings.appId && options.devMode === true && loopback;
+  const teams = createTeamsApp({
+    settings,
+    ctx,
+    log,
+    allowUnauthenticated,
+    credentialsFactory: options.teamsCredentialsFactory,
+  });
+  teams.mount(app);
+  if (settings.appId) log.info('Teams is on: POST /api/messages');
+  else if (allowUnauthenticated)
+    log.warn(
+      'Teams has no app id: dev mode accepts UNAUTHENTICATED activities on loopback at /api/messages (Bot Framework Emulator)',
+    );
+  else log.info(TEAMS_OFF_MESSAGE);
+  return teams;
 }

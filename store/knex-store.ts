@@ -262,6 +262,24 @@ export class KnexStore implements Store {
     await this.db()('chat_conversations').where({ platform, user_id: userId }).delete();
   }
 
+  async getChatReference(platform: string, key: string): Promise<Record<string, unknown> | undefined> {
+    const row = (await this.db()('chat_references').where({ platform, ref_key: key }).first()) as
+      DbRow | undefined;
+    return row ? (JSON.parse(String(row.reference)) as Record<string, unknown>) : undefined;
+  }
+
+  async saveChatReference(platform: string, key: string, reference: Record<string, unknown>): Promise<void> {
+    await this.db()('chat_references')
+      .insert({
+        platform,
+        ref_key: key,
+        reference: JSON.stringify(reference),
+        updated_at: new Date().toISOString(),
+      })
+      .onConflict(['platform', 'ref_key'])
+      .merge(['reference', 'updated_at']);
+  }
+
   async listMessageRefs(requestId: string): Promise<SentMessageRef[]> {
     const rows = (await this.db()('sent_messages').where('request_id', requestId).orderBy('id')) as DbRow[];
     return rows.map((r) => ({

@@ -105,6 +105,9 @@ export interface Store {
   getConversation(platform: string, userId: string): Promise<Record<string, unknown> | undefined>;
   saveConversation(platform: string, userId: string, state: Record<string, unknown>): Promise<void>;
   deleteConversation(platform: string, userId: string): Promise<void>;
+  /** A stored conversation reference (Teams), by `user:<id>` or `channel:<id>`. */
+  getChatReference(platform: string, key: string): Promise<Record<string, unknown> | undefined>;
+  saveChatReference(platform: string, key: string, reference: Record<string, unknown>): Promise<void>;
   listMessageRefs(requestId: string): Promise<SentMessageRef[]>;
 
   /**

@@ -197,6 +197,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await store.getConversation('teams', 'U1'), { step: 'access' });
     });
 
+    it('keeps chat conversation references by key, replacing an older one', async () => {
+      assert.equal(await store.getChatReference('teams', 'user:aad-1'), undefined);
+      await store.saveChatReference('teams', 'user:aad-1', { conversation: { id: 'a:1' } });
+      await store.saveChatReference('teams', 'user:aad-1', { conversation: { id: 'a:2' } });
+      assert.deepEqual(await store.getChatReference('teams', 'user:aad-1'), { conversation: { id: 'a:2' } });
+    });
+
     it('saves message refs, updating a ref sent before, and lists them per request', async () => {
       const base = { platform: 'slack', audience: 'approvers' as const, conversationId: 'C1' };
       await store.saveMessageRef({ ...base, requestId: 'm-1', messageId: '1.1', extra: { thread: 'x' } });

@@ -11,10 +11,23 @@ import { SlackDirectory } from '../chat-adapters/slack/directory';
 import { slackSettings } from '../chat-adapters/slack/settings';
 import type { GrantflowConfig } from '../config/types';
 import { portalLink } from '../core/links';
+import { CloudAdapter } from 'botbuilder';
+import type { ServiceClientCredentialsFactory } from 'botframework-connector';
+import { TeamsChatAdapter } from '../chat-adapters/teams/adapter';
+import { botFrameworkAuthentication } from '../chat-adapters/teams/app';
+import { TeamsDirectory } from '../chat-adapters/teams/directory';
+import { teamsSettings, type TeamsSettings } from '../chat-adapters/teams/settings';
+import type { Store } from '../store/types';
 
 export interface ChatAdapterOptions {
   /** Retries of Slack Web API calls; tests use 0. */
   slackRetries?: number;
+  /** Where Teams conversation references are kept; Teams needs it to reach anyone. */
+  store?: Store;
+  /** Teams settings instead of those from the config and environment (tests). */
+  teamsSettings?: TeamsSettings;
+  /** Outgoing Bot Framework credentials (tests: no cloud identity service). */
+  teamsCredentialsFactory?: ServiceClientCredentialsFactory;
 }
 
 export function buildChatAdapters(
@@ -30,6 +43,19 @@ export function buildChatAdapters(
     adapters.push(
       new SlackChatAdapter(client, directory, log.child({ component: 'slack' }), {
         // Used only for messages of step-up flows (the adapter checks message.stepUp).
+        stepUpUrlFor: (requestId) => portalLink(config(), requestId),
+      }),
+    );
+  }
+  const teams = options.teamsSettings ?? teamsSettings(config());
+  if (teams.appId && options.store) {
+    const directory = new TeamsDirectory(config, options.store, () => teams.matchUsersByEmail);
+    adapters.push(
+      new TeamsChatAdapter({
+        appId: teams.appId,
+        adapter: new CloudAdapter(botFrameworkAuthentication(teams, options.teamsCredentialsFactory)),
+        references: directory,
+        log: log.child({ component: 'teams' }),
         stepUpUrlFor: (requestId) => portalLink(config(), requestId),
       }),
     );

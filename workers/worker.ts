@@ -49,7 +49,7 @@ export interface GrantflowWorker {
 export async function createGrantflowWorker(options: GrantflowWorkerOptions): Promise<GrantflowWorker> {
   const { store, log } = options;
   const connectors = options.connectors ?? createConnectorRegistry(options.config().integrations, { log });
-  const chat = options.chatAdapters ?? buildChatAdapters(options.config, log);
+  const chat = options.chatAdapters ?? buildChatAdapters(options.config, log, { store });
   const notifier = new Notifier([new LogChatAdapter(log), ...chat], store, log);
   const activities = createActivities({
     store,

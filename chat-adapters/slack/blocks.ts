@@ -17,6 +17,9 @@ import type {
 import { formatDuration } from '../../policy/duration';
 import type { Audience, RequestMessage } from '../types';
 import { ACTIONS, encodeChoice, type AccessChoice } from './ids';
+import { clip } from '../words';
+
+export { clip };
 
 /** Slack's documented length limits for the fields this module fills. */
 export const LIMITS = {
@@ -31,14 +34,6 @@ export const LIMITS = {
 } as const;
 
 /** Cuts text to a Slack limit, marking the cut, and never returns the empty string Slack rejects. */
-export function clip(text: string, max: number): string {
-  if (text.length === 0) return ' ';
-  if (text.length <= max) return text;
-  let cut = text.slice(0, max - 1);
-  // Do not leave half of a surrogate pair (an emoji) before the ellipsis.
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  return `${cut}…`;
-}
 
 /** Escapes user text for mrkdwn, so a reason cannot ping `<!channel>` or pass off a fake link. */
 export function esc(text: string): string {

@@ -5,7 +5,8 @@
 import type { HomeView, InputBlock, KnownBlock, ModalView } from '@slack/types';
 import { formatDuration } from '../../policy/duration';
 import type { RequestStatus } from '../types';
-import { clip, context, decisionButtons, esc, grantButtons, plain, section, slackDate, what } from './blocks';
+import { clip, STATUS_WORDS } from '../words';
+import { context, decisionButtons, esc, grantButtons, plain, section, slackDate, what } from './blocks';
 import { ACTIONS, BLOCKS, CALLBACKS } from './ids';
 
 /** A request as the Home tab and `/grantflow list` show it. */
@@ -24,18 +25,6 @@ export interface RequestSummary {
 }
 
 /** Short status words, for lists. */
-export const STATUS_WORDS: Record<RequestStatus, string> = {
-  PENDING_APPROVAL: 'Waiting for approval',
-  APPROVED: 'Approved',
-  DENIED: 'Denied',
-  EXPIRED: 'Expired',
-  CANCELLED: 'Cancelled',
-  GRANTING: 'Granting',
-  ACTIVE: 'Active',
-  REVOKING: 'Revoking',
-  REVOKED: 'Revoked',
-  GRANT_FAILED: 'Grant failed',
-};
 
 /** Requests shown per Home-tab section: each takes two blocks, and a view holds at most 100. */
 const HOME_PER_SECTION = 14;

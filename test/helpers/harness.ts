@@ -66,7 +66,7 @@ export interface HarnessOptions {
   /** Changes the generated config YAML (e.g. adds Slack ids and notification targets). */
   configTransform?: (yaml: string) => string;
   /** The worker's chat adapters besides the log (default: none, whatever the config says). */
-  chatAdapters?: (config: GrantflowConfig) => ChatAdapter[];
+  chatAdapters?: (config: GrantflowConfig, store: Store) => ChatAdapter[];
   /** A Temporal server other than the shared one (tests that restart it). */
   temporal?: { address: string; namespace: string };
 }
@@ -149,7 +149,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         log: testLog,
         workflowBundle: await getWorkflowBundle(),
         connectors: connectors ?? options.connectors?.(config),
-        chatAdapters: options.chatAdapters?.(config) ?? [],
+        chatAdapters: options.chatAdapters?.(config, store) ?? [],
       });
       workerRun = worker.run().finally(() => connection.close());
       return worker;
