@@ -136,7 +136,9 @@ export function parseConfig(
     const resolvedSlack = slack ? resolveSecrets(slack, ['slack'], source) : undefined;
     const resolvedTeams = teams ? resolveSecrets(teams, ['teams'], source) : undefined;
     throwIfAny(
-      [...resolved.problems, ...(resolvedSlack?.problems ?? []), ...(resolvedTeams?.problems ?? [])].map(locate),
+      [...resolved.problems, ...(resolvedSlack?.problems ?? []), ...(resolvedTeams?.problems ?? [])].map(
+        locate,
+      ),
     );
     integrations = resolved.value;
     slack = resolvedSlack?.value;

@@ -330,7 +330,11 @@ describe('Microsoft Teams', function () {
       connector
         .activities()
         .slice(before)
-        .find((a) => JSON.stringify(a.activity).includes('list me')),
+        .find(
+          (a) =>
+            JSON.stringify(a.activity).includes('list me') &&
+            JSON.stringify(a.activity).includes('Your requests and grants'),
+        ),
     );
     assert.match(JSON.stringify(list.activity), /\*\*Active\*\*/);
   });

@@ -41,7 +41,9 @@ export function slackSettings(
     signingSecret,
     appToken,
     apiUrl: apiUrl && !apiUrl.endsWith('/') ? `${apiUrl}/` : apiUrl,
-    matchUsersByEmail: file?.matchUsersByEmail ?? env.SLACK_MATCH_USERS_BY_EMAIL === 'true',
+    matchUsersByEmail: env.SLACK_MATCH_USERS_BY_EMAIL
+      ? env.SLACK_MATCH_USERS_BY_EMAIL === 'true'
+      : (file?.matchUsersByEmail ?? false),
   };
 }
 

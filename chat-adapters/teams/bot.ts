@@ -70,6 +70,10 @@ export class GrantflowTeamsBot extends TeamsActivityHandler {
     if (text.startsWith('request')) {
       const choices = choicesFor(this.ctx.config(), identity);
       await context.sendActivity({ attachments: [cardAttachment(requestFormCard({ choices }))] });
+    } else if ((text.startsWith('my requests') || text === 'list') && !personal(context)) {
+      await context.sendActivity(
+        'Your requests are yours alone: ask me for **my requests** in a personal chat.',
+      );
     } else if (text.startsWith('my requests') || text === 'list') {
       const rows = await this.ctx.store.listRequests({ requester: identity.email, limit: 20 });
       await context.sendActivity({
@@ -156,6 +160,10 @@ export class GrantflowTeamsBot extends TeamsActivityHandler {
       ),
     );
   }
+}
+
+function personal(context: TurnContext): boolean {
+  return context.activity.conversation?.conversationType === 'personal';
 }
 
 function message(text: string): AdaptiveCardInvokeResponse {

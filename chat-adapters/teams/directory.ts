@@ -35,29 +35,48 @@ export class TeamsDirectory {
     }
   }
 
-  /** Remembers how to reach this person (and this channel) later. */
+  /**
+   * Remembers how to reach this person (and this channel) later. A channel is kept by its own id (a message in
+   * a thread carries `;messageid=…`, which is cut off, so that later posts start new threads); a team install
+   * that names no channel is kept under the team id, which is its General channel's id.
+   */
   async remember(context: TurnContext, reference: Partial<ConversationReference>): Promise<void> {
     const activity = context.activity;
-    const channelId = (activity.channelData as { channel?: { id?: string } } | undefined)?.channel?.id;
-    if (channelId)
-      await this.store.saveChatReference(
-        PLATFORM,
-        `channel:${channelId}`,
-        reference as Record<string, unknown>,
-      );
-    else if (activity.conversation?.conversationType === 'personal' && activity.from.aadObjectId)
+    const data = activity.channelData as { channel?: { id?: string }; team?: { id?: string } } | undefined;
+    const channelId = data?.channel?.id ?? data?.team?.id;
+    if (channelId) {
+      const conversation = {
+        ...reference.conversation,
+        id: channelId,
+      } as ConversationReference['conversation'];
+      await this.store.saveChatReference(PLATFORM, `channel:${channelId}`, { ...reference, conversation });
+      return;
+    }
+    if (activity.conversation?.conversationType !== 'personal') return;
+    if (activity.from.aadObjectId)
       await this.store.saveChatReference(
         PLATFORM,
         `user:${activity.from.aadObjectId}`,
         reference as Record<string, unknown>,
       );
+    // People matched by email (no AAD id in the config) are reachable by their email.
+    const identity = await this.identityOf(context);
+    if (identity)
+      await this.store.saveChatReference(
+        PLATFORM,
+        `email:${identity.email}`,
+        reference as Record<string, unknown>,
+      );
   }
 
   async forPerson(email: string): Promise<Partial<ConversationReference> | undefined> {
-    const aad = findIdentity(this.config(), email)?.teamsAadObjectId;
-    return aad
-      ? ((await this.store.getChatReference(PLATFORM, `user:${aad}`)) as Partial<ConversationReference>)
+    const identity = findIdentity(this.config(), email);
+    if (!identity) return undefined;
+    const byAad = identity.teamsAadObjectId
+      ? await this.store.getChatReference(PLATFORM, `user:${identity.teamsAadObjectId}`)
       : undefined;
+    return (byAad ?? (await this.store.getChatReference(PLATFORM, `email:${identity.email}`))) as
+      Partial<ConversationReference> | undefined;
   }
 
   async forChannel(channelId: string): Promise<Partial<ConversationReference> | undefined> {

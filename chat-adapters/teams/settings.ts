@@ -25,7 +25,9 @@ export function teamsSettings(config: GrantflowConfig, env: NodeJS.ProcessEnv = 
     tenantId: env.MicrosoftAppTenantId || file?.tenantId,
     openIdMetadataUrl: env.ToBotFromChannelOpenIdMetadataUrl || undefined,
     tokenIssuer: env.ToBotFromChannelTokenIssuer || undefined,
-    matchUsersByEmail: file?.matchUsersByEmail ?? env.TEAMS_MATCH_USERS_BY_EMAIL === 'true',
+    matchUsersByEmail: env.TEAMS_MATCH_USERS_BY_EMAIL
+      ? env.TEAMS_MATCH_USERS_BY_EMAIL === 'true'
+      : (file?.matchUsersByEmail ?? false),
   };
 }
 
