@@ -27,8 +27,7 @@ export function createMetrics(store?: Store): Metrics {
     registers: [registry],
     async collect() {
       if (!store) return;
-      const rows = await store.listRequests({ status: 'ACTIVE', limit: 100_000 });
-      this.set(rows.length);
+      this.set(await store.countRequests({ status: 'ACTIVE' }));
     },
   });
   return { registry, requestsFinal, grantsActive };

@@ -46,7 +46,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   if (settings) {
     slack = createSlackApp({ settings, ctx, log, retries: options.slackRetries });
     slack.mount(app);
-    await slack.start();
+    try {
+      await slack.start();
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
     log.info(settings.appToken ? 'Slack is on (Socket Mode)' : 'Slack is on: POST /slack/events');
     const integration = slack;
     void checkFlowChannels(integration.client, ctx.config()).then(

@@ -211,18 +211,28 @@ export class KnexStore implements Store {
   }
 
   async listRequests(filter: RequestFilter = {}): Promise<RequestRow[]> {
-    const query = this.db()('requests')
+    const query = this.filtered(filter)
       .select('*')
       .orderBy([
         { column: 'created_at', order: 'desc' },
         { column: 'id', order: 'desc' },
       ])
       .limit(filter.limit ?? 100);
+    return ((await query) as DbRow[]).map(requestFromColumns);
+  }
+
+  async countRequests(filter: Omit<RequestFilter, 'limit'> = {}): Promise<number> {
+    const [row] = (await this.filtered(filter).count({ n: '*' })) as { n: number | string }[];
+    return Number(row?.n ?? 0);
+  }
+
+  private filtered(filter: Omit<RequestFilter, 'limit'>) {
+    const query = this.db()('requests');
     if (Array.isArray(filter.status)) query.whereIn('status', filter.status);
     else if (filter.status !== undefined) query.where('status', filter.status);
     if (filter.requester !== undefined) query.where('requester', filter.requester);
     if (filter.flow !== undefined) query.where('flow', filter.flow);
-    return ((await query) as DbRow[]).map(requestFromColumns);
+    return query;
   }
 
   async saveMessageRef(ref: SentMessageRef): Promise<void> {

@@ -99,6 +99,8 @@ export interface Store {
   updateRequest(id: string, patch: Partial<RequestRow>): Promise<void>;
   getRequest(id: string): Promise<RequestRow | undefined>;
   listRequests(filter?: RequestFilter): Promise<RequestRow[]>;
+  /** How many requests match, without reading them. */
+  countRequests(filter?: Omit<RequestFilter, 'limit'>): Promise<number>;
 
   saveMessageRef(ref: SentMessageRef): Promise<void>;
   /** The state of a person's chat conversation in progress (e.g. a step-by-step request by DM). */

@@ -149,6 +149,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.ok(active.every((r) => r.status === 'ACTIVE'));
       const two = await store.listRequests({ requester: who, status: ['ACTIVE', 'DENIED'], limit: 1000 });
       assert.equal(two.length, 70);
+      assert.equal(await store.countRequests({ requester: who }), 104, 'counted without the 100-row default');
+      assert.equal(await store.countRequests({ requester: who, status: ['ACTIVE', 'DENIED'] }), 70);
       const oddActive = await store.listRequests({
         requester: who,
         flow: 'odd',
