@@ -9,6 +9,7 @@ import { GrantflowError } from '../core/errors';
 import { registerAdminCommands } from './commands/admin';
 import { registerProcessCommands } from './commands/processes';
 import { registerRequestCommands } from './commands/requests';
+import { registerTokenCommands } from './commands/tokens';
 import type { GlobalOptions } from './context';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerRequestCommands(program, globals);
   registerAdminCommands(program, globals);
   registerProcessCommands(program, globals);
+  registerTokenCommands(program, globals);
   return program;
 }
 

@@ -65,3 +65,10 @@ export class TemporalUnreachableError extends GrantflowError {
     );
   }
 }
+
+/** No API token has this id, or it was revoked already. */
+export class TokenNotFoundError extends GrantflowError {
+  constructor(id: string) {
+    super(`no active API token with id ${id}`, 'not_found', 404, 4);
+  }
+}

@@ -14,12 +14,15 @@ import type { SentMessageRef } from '../chat-adapters/types';
 import { appendAuditEvent, listAuditRows, verifyAuditChain } from './audit';
 import type {
   AccessHolders,
+  ApiTokenRow,
   AuditEventInput,
   AuditRow,
   AuditVerifyResult,
   RequestFilter,
+  NewApiToken,
   RequestRow,
   Store,
+  StoredApiToken,
 } from './types';
 
 type Db = Knex | Knex.Transaction;
@@ -70,6 +73,34 @@ function fullRequestColumns(row: RequestRow): DbRow {
   const out: DbRow = {};
   for (const field of REQUEST_FIELDS) out[REQUEST_COLUMNS[field]] = row[field] ?? null;
   return out;
+}
+
+const API_TOKEN_LIST_COLUMNS = [
+  'id',
+  'email',
+  'name',
+  'created_by',
+  'created_at',
+  'last_used_at',
+  'revoked_at',
+];
+
+/** An api_tokens row as an ApiTokenRow; the hash column, if read, is left out. */
+function apiTokenFromColumns(r: DbRow): ApiTokenRow {
+  const opt = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+  const row: ApiTokenRow = {
+    id: String(r.id),
+    email: String(r.email),
+    createdBy: String(r.created_by),
+    createdAt: String(r.created_at),
+  };
+  const name = opt(r.name);
+  const lastUsedAt = opt(r.last_used_at);
+  const revokedAt = opt(r.revoked_at);
+  if (name !== undefined) row.name = name;
+  if (lastUsedAt !== undefined) row.lastUsedAt = lastUsedAt;
+  if (revokedAt !== undefined) row.revokedAt = revokedAt;
+  return row;
 }
 
 /** Serialises async callers per key inside one process (sibling lock calls sharing one transaction). */
@@ -300,6 +331,50 @@ export class KnexStore implements Store {
       messageId: String(r.message_id),
       ...(typeof r.extra === 'string' ? { extra: JSON.parse(r.extra) as Record<string, unknown> } : {}),
     }));
+  }
+
+  async createApiToken(row: NewApiToken): Promise<void> {
+    await this.db()('api_tokens').insert({
+      id: row.id,
+      token_hash: row.tokenHash,
+      email: row.email,
+      name: row.name ?? null,
+      created_by: row.createdBy,
+      created_at: row.createdAt,
+    });
+  }
+
+  async findApiTokenByHash(hash: string): Promise<StoredApiToken | undefined> {
+    const row = (await this.db()('api_tokens').where('token_hash', hash).first()) as DbRow | undefined;
+    return row ? { ...apiTokenFromColumns(row), tokenHash: String(row.token_hash) } : undefined;
+  }
+
+  async listApiTokens(email?: string): Promise<ApiTokenRow[]> {
+    // Named columns, not `*`: the hash must not leave the store through a listing.
+    const query = this.db()('api_tokens')
+      .select(API_TOKEN_LIST_COLUMNS)
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ]);
+    if (email !== undefined) query.whereRaw('lower(??) = ?', ['email', email.toLowerCase()]);
+    return ((await query) as DbRow[]).map(apiTokenFromColumns);
+  }
+
+  async revokeApiToken(id: string, at: Date): Promise<boolean> {
+    const changed = await this.db()('api_tokens')
+      .where('id', id)
+      .whereNull('revoked_at')
+      .update({ revoked_at: at.toISOString() });
+    return changed > 0;
+  }
+
+  async touchApiToken(id: string, at: Date): Promise<void> {
+    const iso = at.toISOString();
+    await this.db()('api_tokens')
+      .where('id', id)
+      .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', iso))
+      .update({ last_used_at: iso });
   }
 
   async withLock<T>(name: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {

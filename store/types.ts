@@ -73,6 +73,38 @@ export interface AuditVerifyResult {
   problems: AuditProblem[];
 }
 
+/**
+ * An API token as people see it: who it acts as and when it was used or revoked. Never the token, and
+ * never its hash (listing tokens must not hand out anything to attack offline).
+ */
+export interface ApiTokenRow {
+  /** `tok_` + 12 base32 characters; what `tokens revoke` takes. */
+  id: string;
+  /** The identity the token acts as. */
+  email: string;
+  name?: string;
+  createdBy: string;
+  createdAt: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+/** An API token with its stored hash: only for authenticating, from Store.findApiTokenByHash. */
+export interface StoredApiToken extends ApiTokenRow {
+  /** SHA-256 hex of the token. */
+  tokenHash: string;
+}
+
+/** What Store.createApiToken stores: the token's hash, never the token. */
+export interface NewApiToken {
+  id: string;
+  tokenHash: string;
+  email: string;
+  name?: string;
+  createdBy: string;
+  createdAt: string;
+}
+
 /** Holders of one piece of access, used inside Store.withAccessLock. */
 export interface AccessHolders {
   /** Request ids holding the access now. */
@@ -133,4 +165,15 @@ export interface Store {
     last?: number;
   }): Promise<AuditRow[]>;
   verifyAudit(): Promise<AuditVerifyResult>;
+
+  /** Stores a new API token (its hash only). */
+  createApiToken(row: NewApiToken): Promise<void>;
+  /** The token whose SHA-256 hex is `hash`, revoked or not, with its hash. */
+  findApiTokenByHash(hash: string): Promise<StoredApiToken | undefined>;
+  /** Tokens, newest first; of one identity when `email` is given. Never includes hashes. */
+  listApiTokens(email?: string): Promise<ApiTokenRow[]>;
+  /** Marks a token revoked at `at`; false when there is no such token or it was revoked already. */
+  revokeApiToken(id: string, at: Date): Promise<boolean>;
+  /** Records that a token was used at `at` (never moves last_used_at backwards). */
+  touchApiToken(id: string, at: Date): Promise<void>;
 }
