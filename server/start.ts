@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import { createTeamsApp, type TeamsIntegration } from '../chat-adapters/teams/app';
 import { TEAMS_OFF_MESSAGE, teamsSettings, type TeamsSettings } from '../chat-adapters/teams/settings';
+import { registerApi } from './api/routes';
 import { buildServer } from './app';
 import { standardChecks } from './checks';
 
@@ -41,6 +42,7 @@ export interface ApiServer {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { ctx, log } = options;
   const app = buildServer({ log, metrics: options.metrics, checks: standardChecks(ctx.store, ctx.client) });
+  registerApi(app, ctx);
   const settings = slackSettings(ctx.config());
   let slack: SlackIntegration | undefined;
   if (settings) {

@@ -1,0 +1,42 @@
+/**
+ * How the HTTP API answers a failure: a 4xx/5xx with `{ error: { code, message, field? } }`. Refusals from the
+ * use cases carry their own status; input that does not parse names the field.
+ */
+import type { FastifyReply } from 'fastify';
+import { ZodError } from 'zod';
+import { GrantflowError } from '../../core/errors';
+
+/** The caller is not allowed this (a role check failed). */
+export class ForbiddenError extends GrantflowError {
+  constructor(message: string) {
+    super(message, 'forbidden', 403, 9);
+  }
+}
+
+/** No valid API token or session. */
+export class UnauthenticatedError extends GrantflowError {
+  constructor(message = 'authentication required: send Authorization: Bearer <token>') {
+    super(message, 'unauthenticated', 401, 9);
+  }
+}
+
+export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof ZodError) {
+    const issue = err.issues[0];
+    const field = issue?.path.join('.') || undefined;
+    return reply.code(400).send({
+      error: {
+        code: 'invalid_input',
+        message: `${field ?? 'body'}: ${issue?.message ?? 'invalid'}`,
+        field,
+      },
+    });
+  }
+  if (err instanceof GrantflowError) {
+    return reply
+      .code(err.httpStatus)
+      .send({ error: { code: err.code, message: err.message, field: err.field } });
+  }
+  reply.log.error({ err: err instanceof Error ? err.message : String(err) }, 'API request failed');
+  return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
+}

@@ -1,0 +1,178 @@
+/**
+ * The HTTP API under /api/v1: create and list requests, one request with its timeline, decisions and changes,
+ * what I may request, the audit log (admin) and integration health. Every call acts as the API token's
+ * identity and goes through the same use cases as the CLI and chat.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PassThrough } from 'node:stream';
+import { z } from 'zod';
+import { explainFor } from '../../config/explain';
+import type { AppContext } from '../../core/context';
+import { createRequest } from '../../core/create-request';
+import { RequestNotFoundError } from '../../core/errors';
+import {
+  cancelRequest,
+  decideRequest,
+  extendRequest,
+  getRequest,
+  revokeRequest,
+  type ActionOptions,
+} from '../../core/request-actions';
+import { parseDuration } from '../../policy/duration';
+import { exportAudit } from '../../store/audit';
+import type { RequestStatus } from '../../workflows/definitions';
+import { callerOf, maySee, approvesFlow, requireAdmin, type Caller } from './access';
+import { sendError } from './errors';
+
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, 'is not a duration (use e.g. 30m, 1h)');
+const createBody = z
+  .object({
+    flow: z.string().min(1),
+    resource: z.string().min(1),
+    permission: z.string().min(1),
+    duration: duration.optional(),
+    reason: z.string().default(''),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+const listQuery = z.object({
+  scope: z.enum(['mine', 'approvals', 'active', 'all']).default('mine'),
+  status: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+const commentBody = z.object({ comment: z.string().optional() }).strict();
+const denyBody = z.object({ reason: z.string().trim().min(1, 'say why') }).strict();
+const extendBody = z.object({ by: duration }).strict();
+const revokeBody = z.object({ reason: z.string().optional() }).strict();
+
+type Handler = (caller: Caller, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export function registerApi(server: FastifyInstance, ctx: AppContext): void {
+  const route = (handler: Handler) => async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await handler(await callerOf(ctx, req), req, reply);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  };
+  const visible = async (caller: Caller, id: string) => {
+    const row = await ctx.store.getRequest(id);
+    // Someone who may not see a request learns nothing about it, not even that it exists.
+    if (!row || !maySee(ctx, caller, row)) throw new RequestNotFoundError(id);
+    return row;
+  };
+  const options = (req: FastifyRequest): ActionOptions => {
+    const key = req.headers['idempotency-key'];
+    return typeof key === 'string' && key ? { updateId: `api:${key}` } : {};
+  };
+
+  server.get(
+    '/api/v1/me',
+    route(async (c) => ({ ...c.identity, admin: c.admin })),
+  );
+
+  server.get(
+    '/api/v1/flows',
+    route(async (c) => explainFor(ctx.config(), c.identity.email)),
+  );
+
+  server.post(
+    '/api/v1/requests',
+    route(async (c, req, reply) => {
+      const body = createBody.parse(req.body ?? {});
+      const { request, existing } = await createRequest(ctx, c.actor, {
+        ...body,
+        durationMs: body.duration ? parseDuration(body.duration) : undefined,
+      });
+      return reply.code(existing ? 200 : 201).send({ request, existing });
+    }),
+  );
+
+  server.get(
+    '/api/v1/requests',
+    route(async (c, req) => {
+      const q = listQuery.parse(req.query ?? {});
+      const status = q.status ? (q.status.toUpperCase() as RequestStatus) : undefined;
+      if (q.scope === 'mine')
+        return ctx.store.listRequests({ requester: c.identity.email, status, limit: q.limit });
+      if (q.scope === 'approvals') {
+        const pending = await ctx.store.listRequests({ status: 'PENDING_APPROVAL', limit: 1000 });
+        return pending
+          .filter((r) => r.requester !== c.identity.email && approvesFlow(ctx, c, r.flow))
+          .slice(0, q.limit);
+      }
+      requireAdmin(c);
+      return ctx.store.listRequests({ status: q.scope === 'active' ? 'ACTIVE' : status, limit: q.limit });
+    }),
+  );
+
+  server.get(
+    '/api/v1/requests/:id',
+    route(async (c, req) => {
+      const { id } = req.params as { id: string };
+      await visible(c, id);
+      const timeline = (await ctx.store.listAudit({ requestId: id })).map((e) => ({
+        at: e.at,
+        type: e.type,
+        actor: e.actor,
+        channel: e.channel,
+      }));
+      return { ...(await getRequest(ctx, id)), timeline };
+    }),
+  );
+
+  const action = (path: string, run: (c: Caller, id: string, req: FastifyRequest) => Promise<unknown>) =>
+    server.post(
+      `/api/v1/requests/:id/${path}`,
+      route(async (c, req) => {
+        const { id } = req.params as { id: string };
+        await visible(c, id);
+        return run(c, id, req);
+      }),
+    );
+  action('approve', (c, id, req) =>
+    decideRequest(ctx, c.actor, id, 'approve', commentBody.parse(req.body ?? {}).comment, options(req)),
+  );
+  action('deny', (c, id, req) =>
+    decideRequest(ctx, c.actor, id, 'deny', denyBody.parse(req.body ?? {}).reason, options(req)),
+  );
+  action('extend', (c, id, req) =>
+    extendRequest(
+      ctx,
+      c.actor,
+      id,
+      parseDuration(extendBody.parse(req.body ?? {}).by) as number,
+      options(req),
+    ),
+  );
+  action('revoke', (c, id, req) =>
+    revokeRequest(ctx, c.actor, id, revokeBody.parse(req.body ?? {}).reason, options(req)),
+  );
+  action('cancel', (c, id) => cancelRequest(ctx, c.actor, id));
+
+  server.get(
+    '/api/v1/audit',
+    route(async (c, req, reply) => {
+      requireAdmin(c);
+      const q = z
+        .object({ format: z.enum(['jsonl', 'csv']).default('jsonl'), since: z.iso.datetime().optional() })
+        .parse(req.query ?? {});
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (d: Buffer) => chunks.push(d));
+      await exportAudit(ctx.store, { format: q.format, since: q.since ? new Date(q.since) : undefined, out });
+      const type = q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson';
+      return reply.type(type).send(Buffer.concat(chunks));
+    }),
+  );
+
+  server.get(
+    '/api/v1/audit/verify',
+    route(async (c) => {
+      requireAdmin(c);
+      return ctx.store.verifyAudit();
+    }),
+  );
+}

@@ -1,0 +1,196 @@
+/**
+ * The HTTP API (/api/v1) over real HTTP, authenticated with API tokens: each role (requester, approver, admin)
+ * and a refusal for each; bad input names the field; refused actions are audited.
+ */
+import assert from 'node:assert/strict';
+import { createMetrics } from '../core/metrics';
+import { issueToken } from '../core/tokens';
+import { startApiServer, type ApiServer } from '../server/start';
+import { createHarness, type Harness } from './helpers/harness';
+import { testLog } from './setup/stack';
+
+describe('HTTP API /api/v1', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let api: ApiServer;
+  const tokens: Record<string, string> = {};
+
+  before(async () => {
+    h = await createHarness();
+    api = await startApiServer({
+      ctx: h.ctx,
+      metrics: createMetrics(),
+      log: testLog,
+      port: 0,
+      host: '127.0.0.1',
+    });
+    for (const p of ['alice', 'bob', 'carol', 'erin'])
+      tokens[p] = (await issueToken(h.ctx, { email: `${p}@example.com`, createdBy: 'test' })).token;
+  });
+  after(async () => {
+    await api?.close();
+    await h?.close();
+  });
+
+  async function call(
+    person: string | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) {
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: {
+        ...(person ? { authorization: `Bearer ${tokens[person] ?? person}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return {
+      status: res.status,
+      text,
+      json: json as Record<string, unknown> & { error?: { code: string; field?: string; message: string } },
+    };
+  }
+
+  it('refuses calls without a valid token', async () => {
+    assert.equal((await call(null, 'GET', '/api/v1/me')).status, 401);
+    assert.equal((await call('gft_not-a-real-token', 'GET', '/api/v1/me')).status, 401);
+    const me = await call('carol', 'GET', '/api/v1/me');
+    assert.equal(me.status, 200);
+    assert.equal(me.json.email, 'carol@example.com');
+    assert.equal(me.json.admin, true);
+    assert.equal((await call('alice', 'GET', '/api/v1/me')).json.admin, false);
+  });
+
+  it('says what I may request and who approves', async () => {
+    const flows = await call('alice', 'GET', '/api/v1/flows');
+    assert.equal(flows.status, 200);
+    assert.match(flows.text, /approved-write/);
+    assert.match(flows.text, /bob@example.com/);
+  });
+
+  it('creates a request, names the field of bad input, and returns the existing one for a repeated key', async () => {
+    const bad = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'auto-read',
+      resource: 'db',
+      permission: 'readonly',
+      duration: 'soon',
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error?.field, 'duration');
+    const refused = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'auto-read',
+      resource: 'db',
+      permission: 'readwrite',
+    });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.json.error?.code, 'request_refused');
+    assert.equal(refused.json.error?.field, 'permission');
+    const body = {
+      flow: 'approved-write',
+      resource: 'db',
+      permission: 'readwrite',
+      reason: 'api',
+      idempotencyKey: 'k1',
+    };
+    const made = await call('alice', 'POST', '/api/v1/requests', body);
+    assert.equal(made.status, 201, made.text);
+    const again = await call('alice', 'POST', '/api/v1/requests', body);
+    assert.equal(again.status, 200);
+    assert.equal((again.json.request as { id: string }).id, (made.json.request as { id: string }).id);
+    await call('alice', 'POST', `/api/v1/requests/${(made.json.request as { id: string }).id}/cancel`, {});
+  });
+
+  it('lets an approver approve, refuses self-approval and strangers, and shows the timeline', async () => {
+    const made = await call('erin', 'POST', '/api/v1/requests', {
+      flow: 'approved-write',
+      resource: 'db',
+      permission: 'readwrite',
+      reason: 'fix',
+      duration: '30s',
+    });
+    const id = (made.json.request as { id: string }).id;
+    await h.waitFor(id, 'PENDING_APPROVAL');
+
+    const approvals = await call('bob', 'GET', '/api/v1/requests?scope=approvals');
+    assert.ok((approvals.json as unknown as { id: string }[]).some((r) => r.id === id));
+    assert.equal(
+      (await call('alice', 'GET', `/api/v1/requests/${id}`)).status,
+      404,
+      'a stranger learns nothing',
+    );
+    assert.equal((await call('alice', 'POST', `/api/v1/requests/${id}/approve`, {})).status, 404);
+    const self = await call('erin', 'POST', `/api/v1/requests/${id}/approve`, {});
+    assert.equal(self.status, 409);
+    assert.match(self.json.error?.message ?? '', /own request/);
+    const noReason = await call('bob', 'POST', `/api/v1/requests/${id}/deny`, {});
+    assert.equal(noReason.status, 400);
+    assert.equal(noReason.json.error?.field, 'reason');
+
+    const ok = await call(
+      'bob',
+      'POST',
+      `/api/v1/requests/${id}/approve`,
+      { comment: 'go' },
+      { 'idempotency-key': 'click-1' },
+    );
+    assert.equal(ok.status, 200, ok.text);
+    const replay = await call(
+      'bob',
+      'POST',
+      `/api/v1/requests/${id}/approve`,
+      { comment: 'go' },
+      { 'idempotency-key': 'click-1' },
+    );
+    assert.equal(replay.status, 200, 'a repeated Idempotency-Key returns the first answer');
+    await h.waitFor(id, 'ACTIVE', 15_000);
+    assert.equal(await h.canWrite('erin'), true);
+
+    const ext = await call('erin', 'POST', `/api/v1/requests/${id}/extend`, { by: '10s' });
+    assert.equal(ext.status, 200, ext.text);
+    const view = await call('erin', 'GET', `/api/v1/requests/${id}`);
+    const types = (view.json.timeline as { type: string }[]).map((t) => t.type);
+    for (const t of [
+      'request.requested',
+      'request.approval',
+      'request.granted',
+      'request.extended',
+      'request.action_rejected',
+    ])
+      assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
+    assert.equal((await call('erin', 'POST', `/api/v1/requests/${id}/revoke`, {})).status, 200);
+    await h.waitFor(id, 'REVOKED', 20_000);
+    assert.equal(await h.canWrite('erin'), false);
+  });
+
+  it('keeps admin views to admins', async () => {
+    assert.equal((await call('alice', 'GET', '/api/v1/requests?scope=all')).status, 403);
+    assert.equal((await call('alice', 'GET', '/api/v1/audit')).status, 403);
+    assert.equal((await call('bob', 'GET', '/api/v1/audit/verify')).status, 403);
+    const all = await call('carol', 'GET', '/api/v1/requests?scope=all');
+    assert.equal(all.status, 200);
+    assert.ok((all.json as unknown as unknown[]).length >= 2);
+    const verify = await call('carol', 'GET', '/api/v1/audit/verify');
+    assert.equal(verify.json.ok, true);
+    const csv = await call('carol', 'GET', '/api/v1/audit?format=csv');
+    assert.match(csv.text.split('\n')[0], /^seq,/);
+    const jsonl = await call('carol', 'GET', '/api/v1/audit');
+    assert.ok(
+      jsonl.text
+        .trim()
+        .split('\n')
+        .every((l) => JSON.parse(l).hash),
+    );
+    assert.equal((await call('carol', 'GET', '/api/v1/audit?since=yesterday')).json.error?.field, 'since');
+  });
+});
