@@ -36,12 +36,18 @@ export interface ApiServer {
   url: string;
   slack?: SlackIntegration;
   teams: TeamsIntegration;
+  /** Every route registered after start-up hooks (method and URL pattern). */
+  routes: { method: string; url: string }[];
   close(): Promise<void>;
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { ctx, log } = options;
   const app = buildServer({ log, metrics: options.metrics, checks: standardChecks(ctx.store, ctx.client) });
+  const routes: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
   registerApi(app, ctx);
   const settings = slackSettings(ctx.config());
   let slack: SlackIntegration | undefined;
@@ -71,6 +77,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
     slack,
     teams,
+    routes,
     async close() {
       await slack?.stop();
       await app.close();

@@ -173,6 +173,27 @@ describe('HTTP API /api/v1', function () {
     assert.equal(await h.canWrite('erin'), false);
   });
 
+  it('describes every /api/v1 route in the OpenAPI document', async () => {
+    const doc = await call(null, 'GET', '/api/v1/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.equal(doc.json.openapi, '3.1.0');
+    const paths = doc.json.paths as Record<string, Record<string, unknown>>;
+    const routes = api.routes.filter((r) => r.url.startsWith('/api/v1/'));
+    assert.ok(routes.length >= 12);
+    for (const r of routes) {
+      const path = r.url.replace(/:(\w+)/g, '{$1}');
+      assert.ok(paths[path]?.[r.method.toLowerCase()], `${r.method} ${path} is documented`);
+    }
+  });
+
+  it('reports integration health', async () => {
+    const health = await call('alice', 'GET', '/api/v1/integrations/health');
+    assert.equal(health.status, 200, health.text);
+    const db = (health.json.integrations as { name: string; ok: boolean }[]).find((i) => i.name === 'db');
+    assert.equal(db?.ok, true);
+    assert.deepEqual(health.json.chat, { slack: false, teams: false });
+  });
+
   it('keeps admin views to admins', async () => {
     assert.equal((await call('alice', 'GET', '/api/v1/requests?scope=all')).status, 403);
     assert.equal((await call('alice', 'GET', '/api/v1/audit')).status, 403);

@@ -23,6 +23,11 @@ import { exportAudit } from '../../store/audit';
 import type { RequestStatus } from '../../workflows/definitions';
 import { callerOf, maySee, approvesFlow, requireAdmin, type Caller } from './access';
 import { sendError } from './errors';
+import { openApiDocument } from './openapi';
+import { createConnectorRegistry } from '../../connectors/registry';
+import type { ConnectorRegistry } from '../../connectors/types';
+import { slackSettings } from '../../chat-adapters/slack/settings';
+import { teamsSettings } from '../../chat-adapters/teams/settings';
 
 const duration = z
   .string()
@@ -68,9 +73,36 @@ export function registerApi(server: FastifyInstance, ctx: AppContext): void {
     return typeof key === 'string' && key ? { updateId: `api:${key}` } : {};
   };
 
+  server.get('/api/v1/openapi.json', async () => openApiDocument);
   server.get(
     '/api/v1/me',
     route(async (c) => ({ ...c.identity, admin: c.admin })),
+  );
+
+  let connectors: ConnectorRegistry | undefined;
+  server.addHook('onClose', async () => {
+    await connectors?.closeAll();
+  });
+  server.get(
+    '/api/v1/integrations/health',
+    route(async () => {
+      const config = ctx.config();
+      connectors ??= createConnectorRegistry(config.integrations, { log: ctx.log });
+      const registry = connectors;
+      const integrations = await Promise.all(
+        registry.names().map(async (name) => {
+          try {
+            return { name, type: registry.get(name).type, ...(await registry.get(name).checkHealth()) };
+          } catch (err) {
+            return { name, ok: false, message: err instanceof Error ? err.message : String(err) };
+          }
+        }),
+      );
+      return {
+        integrations,
+        chat: { slack: Boolean(slackSettings(config)), teams: Boolean(teamsSettings(config).appId) },
+      };
+    }),
   );
 
   server.get(
