@@ -1,39 +1,37 @@
 /**
- * Request commands: request, approve, deny, revoke, extend, cancel, status, list.
+ * Request commands: request, approve, deny, revoke, extend, cancel, status, list. Each runs against a
+ * RequestBackend: the HTTP API in API mode (GRANTFLOW_API_URL + GRANTFLOW_TOKEN), else Temporal and the store.
  */
 import type { Command } from 'commander';
-import { createRequest } from '../../core/create-request';
 import { InvalidInputError } from '../../core/errors';
-import {
-  cancelRequest,
-  decideRequest,
-  extendRequest,
-  getRequest,
-  revokeRequest,
-  waitForSettled,
-} from '../../core/request-actions';
 import { parseDuration } from '../../policy/duration';
-import type { RequestStatus } from '../../workflows/definitions';
-import { actorFrom, openContext, type CliContext, type GlobalOptions } from '../context';
+import type { RequestView } from '../../workflows/definitions';
+import { openBackend, waitUntilSettled, type RequestBackend } from '../backend';
+import type { GlobalOptions } from '../context';
 import { rowsText, viewJson, viewText } from '../output';
 
 type Globals = () => GlobalOptions;
 
-async function withContext<T>(globals: Globals, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
-  const ctx = await openContext(globals());
+async function withBackend<T>(globals: Globals, fn: (b: RequestBackend) => Promise<T>): Promise<T> {
+  const backend = await openBackend(globals());
   try {
-    return await fn(ctx);
+    return await fn(backend);
   } finally {
-    await ctx.close();
+    await backend.close();
   }
 }
 
+/** Checks a duration option here, so bad input fails the same way (exit 2) in both modes. */
 function durationOption(text: string | undefined, field: string): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined)
     throw new InvalidInputError(`--${field} "${text}" is not a duration (use e.g. 30m, 1h)`, field);
   return ms;
+}
+
+function printView(view: RequestView, json: boolean | undefined): void {
+  console.log(json ? JSON.stringify(viewJson(view)) : viewText(view));
 }
 
 export function registerRequestCommands(program: Command, globals: Globals): void {
@@ -50,19 +48,20 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .option('--wait-timeout <duration>', 'give up waiting after this long', '10m')
     .option('--json', 'print one JSON object')
     .action(async (o) =>
-      withContext(globals, async (ctx) => {
-        const actor = actorFrom(globals(), ctx.config());
-        const { request, existing } = await createRequest(ctx, actor, {
+      withBackend(globals, async (backend) => {
+        durationOption(o.duration, 'duration');
+        const waitMs = durationOption(o.waitTimeout, 'wait-timeout') ?? 600_000;
+        const { request, existing } = await backend.create({
           flow: o.flow,
           resource: o.resource,
           permission: o.permission,
-          durationMs: durationOption(o.duration, 'duration'),
+          duration: o.duration,
           reason: o.reason,
           idempotencyKey: o.idempotencyKey,
         });
         const view = o.wait
-          ? await waitForSettled(ctx, request.id, durationOption(o.waitTimeout, 'wait-timeout') ?? 600_000)
-          : await getRequest(ctx, request.id).catch(() => undefined);
+          ? await waitUntilSettled(backend, request.id, waitMs)
+          : await backend.get(request.id).catch(() => undefined);
         if (o.json) {
           const base = view ? viewJson(view) : { ...request, expiresAt: request.expiresAt ?? null };
           console.log(JSON.stringify({ ...base, existing }));
@@ -80,11 +79,9 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
       .option(decision === 'approve' ? '--comment <text>' : '--reason <text>', 'why')
       .option('--json', 'print one JSON object')
       .action(async (id: string, o) =>
-        withContext(globals, async (ctx) => {
+        withBackend(globals, async (backend) => {
           if (decision === 'deny' && !o.reason) throw new InvalidInputError('deny needs --reason', 'reason');
-          const actor = actorFrom(globals(), ctx.config());
-          const view = await decideRequest(ctx, actor, id, decision, o.comment ?? o.reason);
-          console.log(o.json ? JSON.stringify(viewJson(view)) : viewText(view));
+          printView(await backend.decide(id, decision, o.comment ?? o.reason), o.json);
         }),
       );
   }
@@ -95,10 +92,9 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .requiredOption('--by <duration>', 'how much longer, e.g. 30m')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o) =>
-      withContext(globals, async (ctx) => {
-        const actor = actorFrom(globals(), ctx.config());
-        const view = await extendRequest(ctx, actor, id, durationOption(o.by, 'by') as number);
-        console.log(o.json ? JSON.stringify(viewJson(view)) : viewText(view));
+      withBackend(globals, async (backend) => {
+        durationOption(o.by, 'by');
+        printView(await backend.extend(id, o.by), o.json);
       }),
     );
 
@@ -109,11 +105,10 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .option('--wait', 'return once access is revoked')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o) =>
-      withContext(globals, async (ctx) => {
-        const actor = actorFrom(globals(), ctx.config());
-        let view = await revokeRequest(ctx, actor, id, o.reason);
-        if (o.wait) view = await waitForSettled(ctx, id, 600_000);
-        console.log(o.json ? JSON.stringify(viewJson(view)) : viewText(view));
+      withBackend(globals, async (backend) => {
+        let view = await backend.revoke(id, o.reason);
+        if (o.wait) view = await waitUntilSettled(backend, id, 600_000);
+        printView(view, o.json);
       }),
     );
 
@@ -122,11 +117,7 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .description('withdraw a pending request')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o) =>
-      withContext(globals, async (ctx) => {
-        const actor = actorFrom(globals(), ctx.config());
-        const view = await cancelRequest(ctx, actor, id);
-        console.log(o.json ? JSON.stringify(viewJson(view)) : viewText(view));
-      }),
+      withBackend(globals, async (backend) => printView(await backend.cancel(id), o.json)),
     );
 
   program
@@ -134,24 +125,23 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .description('show one request')
     .option('--json', 'print one JSON object')
     .action(async (id: string, o) =>
-      withContext(globals, async (ctx) => {
-        const view = await getRequest(ctx, id);
-        console.log(o.json ? JSON.stringify(viewJson(view)) : viewText(view));
-      }),
+      withBackend(globals, async (backend) => printView(await backend.get(id), o.json)),
     );
 
   program
     .command('list')
     .description('list requests, newest first')
     .option('--status <status>', 'only this status (e.g. ACTIVE, PENDING_APPROVAL)')
-    .option('--requester <email>', "only this person's requests")
+    .option('--requester <email>', "only this person's requests (operator mode)")
+    .option('--scope <scope>', 'API mode: mine, approvals, active or all (default: mine)')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print a JSON array')
     .action(async (o) =>
-      withContext(globals, async (ctx) => {
-        const rows = await ctx.store.listRequests({
-          status: o.status ? (String(o.status).toUpperCase() as RequestStatus) : undefined,
-          requester: o.requester?.toLowerCase(),
+      withBackend(globals, async (backend) => {
+        const rows = await backend.list({
+          status: o.status,
+          requester: o.requester,
+          scope: o.scope,
           limit: Number(o.limit),
         });
         console.log(o.json ? JSON.stringify(rows) : rowsText(rows));
