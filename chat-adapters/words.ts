@@ -1,7 +1,8 @@
 /**
  * Words every chat surface uses the same way: request statuses in plain words, and cutting text to a limit.
  */
-import type { RequestStatus } from './types';
+import { formatDuration } from '../policy/duration';
+import type { Audience, RequestMessage, RequestStatus } from './types';
 
 export const STATUS_WORDS: Record<RequestStatus, string> = {
   PENDING_APPROVAL: 'Waiting for approval',
@@ -24,4 +25,71 @@ export function clip(text: string, max: number): string {
   // Do not leave half of a surrogate pair (an emoji) before the ellipsis.
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   return `${cut}…`;
+}
+
+/** How a platform writes a time and a piece of user-typed text (escaped, cut to a length). */
+export interface StatusFormat {
+  date(iso: string): string;
+  userText(text: string, max: number): string;
+}
+
+function progress(m: RequestMessage): string {
+  const approved = m.decisions.filter((d) => d.decision === 'approve').length;
+  return `${approved} of ${m.requiredApprovals} approval${m.requiredApprovals === 1 ? '' : 's'}`;
+}
+
+/**
+ * The status of a request in plain words, as approvers and admins read it or as the requester does. Slack and
+ * Teams say the same thing; only dates and escaping differ.
+ */
+export function statusText(m: RequestMessage, audience: Audience, f: StatusFormat, now: Date): string {
+  const failure = () => f.userText(m.note ?? m.failure ?? 'see the Grantflow log', 1000);
+  const revokedAt = () => f.date(m.revokedAt ?? now.toISOString());
+  if (audience !== 'requester') {
+    switch (m.status) {
+      case 'PENDING_APPROVAL':
+        return `Waiting for approval: ${progress(m)}`;
+      case 'APPROVED':
+        return 'Approved: granting access';
+      case 'GRANTING':
+        return 'Granting access…';
+      case 'ACTIVE':
+        return m.expiresAt ? `Access active until ${f.date(m.expiresAt)}` : 'Access active';
+      case 'DENIED':
+        return 'Denied';
+      case 'EXPIRED':
+        return 'Expired: nobody decided in time';
+      case 'CANCELLED':
+        return 'Cancelled by the requester';
+      case 'REVOKING':
+        return 'Revoking access…';
+      case 'REVOKED':
+        return `Revoked at ${revokedAt()}`;
+      case 'GRANT_FAILED':
+        return `Grant failed: ${failure()}`;
+    }
+  }
+  switch (m.status) {
+    case 'PENDING_APPROVAL':
+      return `Waiting for approval (${progress(m)})`;
+    case 'APPROVED':
+    case 'GRANTING':
+      return 'Approved: granting your access now';
+    case 'ACTIVE': {
+      const length = formatDuration(m.durationMs);
+      return m.expiresAt ? `Granted until ${f.date(m.expiresAt)} (${length})` : `Granted for ${length}`;
+    }
+    case 'DENIED':
+      return 'Your request was denied';
+    case 'EXPIRED':
+      return 'Nobody decided in time, so the request expired. You can ask again.';
+    case 'CANCELLED':
+      return 'This request was cancelled';
+    case 'REVOKING':
+      return 'Your access is being revoked';
+    case 'REVOKED':
+      return `Your access has been revoked (${revokedAt()})`;
+    case 'GRANT_FAILED':
+      return `Granting your access failed: ${failure()}`;
+  }
 }

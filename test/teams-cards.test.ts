@@ -142,7 +142,7 @@ describe('Teams cards', () => {
     const text = allText(approved);
     assert.ok(text.includes(`Approved by bob@example.com at ${teamsAt}`), text);
     assert.ok(text.includes('Approved by carol@example.com'));
-    assert.ok(text.includes('Active until {{DATE(2025-03-01T11:05:00Z, SHORT)}}'));
+    assert.ok(text.includes('Access active until {{DATE(2025-03-01T11:05:00Z, SHORT)}}'));
 
     const denied = requestCard(
       msg({

@@ -17,9 +17,11 @@ import type {
 import { formatDuration } from '../../policy/duration';
 import type { Audience, RequestMessage } from '../types';
 import { ACTIONS, encodeChoice, type AccessChoice } from './ids';
-import { clip } from '../words';
+import { clip, statusText, type StatusFormat } from '../words';
 
 export { clip };
+
+const SLACK_FORMAT: StatusFormat = { date: (iso) => slackDate(iso), userText: (t, max) => esc(clip(t, max)) };
 
 /** Slack's documented length limits for the fields this module fills. */
 export const LIMITS = {
@@ -116,62 +118,6 @@ export function grantButtons(requestId: string, resource: string): ActionsBlock 
   };
 }
 
-function progress(m: RequestMessage): string {
-  const approved = m.decisions.filter((d) => d.decision === 'approve').length;
-  return `${approved} of ${m.requiredApprovals} approval${m.requiredApprovals === 1 ? '' : 's'}`;
-}
-
-/** The status as approvers (and admins) read it. */
-function approverStatus(m: RequestMessage, now: Date): string {
-  switch (m.status) {
-    case 'PENDING_APPROVAL':
-      return `Waiting for approval: ${progress(m)}`;
-    case 'APPROVED':
-      return 'Approved: granting access';
-    case 'GRANTING':
-      return 'Granting access…';
-    case 'ACTIVE':
-      return m.expiresAt ? `Access active until ${slackDate(m.expiresAt)}` : 'Access active';
-    case 'DENIED':
-      return 'Denied';
-    case 'EXPIRED':
-      return 'Expired: nobody decided in time';
-    case 'CANCELLED':
-      return 'Cancelled by the requester';
-    case 'REVOKING':
-      return 'Revoking access…';
-    case 'REVOKED':
-      return `Revoked at ${slackDate(m.revokedAt ?? now.toISOString())}`;
-    case 'GRANT_FAILED':
-      return `Grant failed: ${esc(clip(m.note ?? m.failure ?? 'see the Grantflow log', 1500))}`;
-  }
-}
-
-/** The status in plain words for the person who asked. */
-function requesterStatus(m: RequestMessage, now: Date): string {
-  switch (m.status) {
-    case 'PENDING_APPROVAL':
-      return `Waiting for approval (${progress(m)})`;
-    case 'APPROVED':
-    case 'GRANTING':
-      return 'Approved: granting your access now';
-    case 'ACTIVE':
-      return m.expiresAt ? `Granted until ${slackDate(m.expiresAt)}` : 'Granted';
-    case 'DENIED':
-      return 'Your request was denied';
-    case 'EXPIRED':
-      return 'Nobody decided in time, so the request expired. You can ask again.';
-    case 'CANCELLED':
-      return 'This request was cancelled';
-    case 'REVOKING':
-      return 'Your access is being revoked';
-    case 'REVOKED':
-      return `Your access has been revoked (${slackDate(m.revokedAt ?? now.toISOString())})`;
-    case 'GRANT_FAILED':
-      return `Granting your access failed: ${esc(clip(m.note ?? m.failure ?? 'see the Grantflow log', 1500))}`;
-  }
-}
-
 /** One line per decision: who, when and, for a denial, why. */
 function decisionLines(m: RequestMessage): string {
   return m.decisions
@@ -197,7 +143,7 @@ function approverBlocks(m: RequestMessage, audience: Audience, now: Date, stepUp
         field('What', `${what(m)} (flow ${esc(m.flow)})`),
         field('Why', m.reason ? esc(clip(m.reason, 1800)) : '(none)'),
         field('For how long', formatDuration(m.durationMs)),
-        field('Status', approverStatus(m, now)),
+        field('Status', statusText(m, 'approvers', SLACK_FORMAT, now)),
       ],
     },
   ];
@@ -224,7 +170,7 @@ function requesterBlocks(m: RequestMessage, now: Date): KnownBlock[] {
     const why = m.reason ? esc(clip(m.reason, 1800)) : '(none)';
     blocks.push(
       section(`*Your request:* ${what(m)} for ${formatDuration(m.durationMs)}\n*Why:* ${why}`),
-      section(requesterStatus(m, now)),
+      section(statusText(m, 'requester', SLACK_FORMAT, now)),
     );
   }
   if (m.event === 'reminder' && m.status === 'ACTIVE' && m.expiresAt) {
@@ -240,8 +186,11 @@ function requesterBlocks(m: RequestMessage, now: Date): KnownBlock[] {
 function fallbackText(m: RequestMessage, audience: Audience, now: Date): string {
   const asked = `${what(m)} for ${formatDuration(m.durationMs)}`;
   if (audience === 'requester')
-    return clip(`Your request for ${asked}: ${requesterStatus(m, now)}`, LIMITS.text);
-  return clip(`${esc(m.requester)} requests ${asked}: ${approverStatus(m, now)}`, LIMITS.text);
+    return clip(`Your request for ${asked}: ${statusText(m, 'requester', SLACK_FORMAT, now)}`, LIMITS.text);
+  return clip(
+    `${esc(m.requester)} requests ${asked}: ${statusText(m, 'approvers', SLACK_FORMAT, now)}`,
+    LIMITS.text,
+  );
 }
 
 /**

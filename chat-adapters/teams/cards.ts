@@ -23,6 +23,9 @@ import {
   type TextBlock,
 } from './form-cards';
 import { INPUTS, VERBS } from './ids';
+import { statusText, type StatusFormat } from '../words';
+
+const TEAMS_FORMAT: StatusFormat = { date: (iso) => cardDate(iso), userText: (t, max) => md(t, max) };
 
 export * from './form-cards';
 
@@ -37,68 +40,6 @@ export function cardAttachment(c: AdaptiveCard): Attachment {
 /** A card of one text, for short answers (an unknown person, a refusal, an alert). */
 export function textCard(t: string): AdaptiveCard {
   return card([text(t)]);
-}
-
-function progress(m: RequestMessage): string {
-  const approved = m.decisions.filter((d) => d.decision === 'approve').length;
-  return `${approved} of ${m.requiredApprovals} approval${m.requiredApprovals === 1 ? '' : 's'}`;
-}
-
-function failure(m: RequestMessage): string {
-  return md(m.note ?? m.failure ?? 'see the Grantflow log', TEXT_MAX.failure);
-}
-
-/** The status as approvers (and admins) read it. */
-function approverStatus(m: RequestMessage, now: Date): string {
-  switch (m.status) {
-    case 'PENDING_APPROVAL':
-      return `Waiting for approval: ${progress(m)}`;
-    case 'APPROVED':
-      return 'Approved: granting access';
-    case 'GRANTING':
-      return 'Granting access…';
-    case 'ACTIVE':
-      return m.expiresAt ? `Active until ${cardDate(m.expiresAt)}` : 'Active';
-    case 'DENIED':
-      return 'Denied';
-    case 'EXPIRED':
-      return 'Expired: nobody decided in time';
-    case 'CANCELLED':
-      return 'Cancelled by the requester';
-    case 'REVOKING':
-      return 'Revoking access…';
-    case 'REVOKED':
-      return `Revoked at ${cardDate(m.revokedAt ?? now.toISOString())}`;
-    case 'GRANT_FAILED':
-      return `Grant failed: ${failure(m)}`;
-  }
-}
-
-/** The status in plain words for the person who asked. */
-function requesterStatus(m: RequestMessage, now: Date): string {
-  switch (m.status) {
-    case 'PENDING_APPROVAL':
-      return `Waiting for approval (${progress(m)})`;
-    case 'APPROVED':
-    case 'GRANTING':
-      return 'Approved: granting your access now';
-    case 'ACTIVE': {
-      const length = formatDuration(m.durationMs);
-      return m.expiresAt ? `Granted until ${cardDate(m.expiresAt)} (${length})` : `Granted for ${length}`;
-    }
-    case 'DENIED':
-      return 'Your request was denied';
-    case 'EXPIRED':
-      return 'Nobody decided in time, so the request expired. You can ask again.';
-    case 'CANCELLED':
-      return 'This request was cancelled';
-    case 'REVOKING':
-      return 'Your access is being revoked';
-    case 'REVOKED':
-      return `Your access has been revoked (${cardDate(m.revokedAt ?? now.toISOString())})`;
-    case 'GRANT_FAILED':
-      return `Granting your access failed: ${failure(m)}`;
-  }
 }
 
 /** One subtle line per decision: who, when and, for a denial, why. */
@@ -175,7 +116,7 @@ function approverCard(m: RequestMessage, audience: Audience, now: Date, stepUpUr
       ],
     },
     // Not a fact: Adaptive Cards only promise DATE/TIME formatting in TextBlocks.
-    text(`**Status:** ${approverStatus(m, now)}`),
+    text(`**Status:** ${statusText(m, 'approvers', TEAMS_FORMAT, now)}`),
     ...decisionBlocks(m),
   ];
   // Admins see the request but only approvers decide, and only while it is open.
@@ -206,7 +147,7 @@ function requesterCard(m: RequestMessage, now: Date): AdaptiveCard {
           { title: 'Why', value: m.reason ? md(m.reason, TEXT_MAX.reason) : '(none)' },
         ],
       },
-      text(requesterStatus(m, now), { weight: 'bolder' }),
+      text(statusText(m, 'requester', TEAMS_FORMAT, now), { weight: 'bolder' }),
     );
   }
   if (m.event === 'reminder' && m.status === 'ACTIVE' && m.expiresAt) {
