@@ -27,18 +27,8 @@ const USAGE = 'usage: node scripts/teams-package.js [--app-id ID] [--out FILE]';
 /** A problem the person running the script can fix; main prints its message as one line. */
 class PackageError extends Error {}
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-/** CRC-32 as zip entries need it; written out rather than zlib.crc32 so older Node 20s work too. */
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+// The same CRC-32 (ISO 3309) serves PNG chunks and zip entries.
+const { crc32 } = require('./teams-icons');
 
 /** 1980-01-01 00:00, the zip epoch: a fixed time makes the same inputs give a byte-identical package. */
 const DOS_TIME = 0;

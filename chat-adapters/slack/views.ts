@@ -4,25 +4,19 @@
  */
 import type { HomeView, InputBlock, KnownBlock, ModalView } from '@slack/types';
 import { formatDuration } from '../../policy/duration';
-import type { RequestStatus } from '../types';
 import { clip, STATUS_WORDS } from '../words';
 import { context, decisionButtons, esc, grantButtons, plain, section, slackDate, what } from './blocks';
 import { ACTIONS, BLOCKS, CALLBACKS } from './ids';
+import type { RequestRow } from '../../store/types';
 
 /** A request as the Home tab and `/grantflow list` show it. */
-export interface RequestSummary {
-  id: string;
-  status: RequestStatus;
-  requester: string;
-  flow: string;
-  resource: string;
-  permission: string;
-  reason: string;
-  durationMs: number;
-  expiresAt?: string;
+export type RequestSummary = Pick<
+  RequestRow,
+  'id' | 'status' | 'requester' | 'flow' | 'resource' | 'permission' | 'reason' | 'durationMs' | 'expiresAt'
+> & {
   /** Set when the flow requires a step-up: the Home tab links to the portal instead of Approve/Deny. */
   stepUpUrl?: string;
-}
+};
 
 /** Short status words, for lists. */
 

@@ -6,8 +6,8 @@
 import { formatDuration } from '../../policy/duration';
 import type { FormField } from '../request-input';
 import { encodeChoice, type AccessChoice } from '../choices';
+import type { RequestRow as StoredRequestRow } from '../../store/types';
 import { clip, STATUS_WORDS } from '../words';
-import type { RequestStatus } from '../types';
 import { INPUTS, VERBS, type ActionData } from './ids';
 
 /** A TextBlock; `text` is Teams markdown, so user text must go through `md` first. */
@@ -249,18 +249,11 @@ export function requestFormCard(o: RequestFormOptions): AdaptiveCard {
   return form;
 }
 
-/** A request as the list card shows it; a Slack `RequestSummary` fits. */
-export interface RequestRow {
-  id: string;
-  status: RequestStatus;
-  requester: string;
-  flow: string;
-  resource: string;
-  permission: string;
-  reason: string;
-  durationMs: number;
-  expiresAt?: string;
-}
+/** A request as the list card shows it. */
+export type RequestRow = Pick<
+  StoredRequestRow,
+  'id' | 'status' | 'requester' | 'flow' | 'resource' | 'permission' | 'reason' | 'durationMs' | 'expiresAt'
+>;
 
 function rowItem(r: RequestRow): CardElement {
   const until = r.status === 'ACTIVE' && r.expiresAt ? `, until ${cardDate(r.expiresAt)}` : '';
