@@ -32,18 +32,29 @@ process.env.GRANTFLOW_LOG_LEVEL ??= 'warn';
 export const testLog = createLogger('grantflow-test');
 installTemporalRuntime(testLog, 'WARN');
 
-/** Starts a Temporal dev server on a temporary SQLite file and free ports. */
+/**
+ * Starts a Temporal dev server on a temporary SQLite file and free ports. A port found free can be taken by
+ * another process before the server binds it (the dev server also binds several ephemeral ports of its own),
+ * so without fixed ports a failed start is tried again on new ones.
+ */
 export async function startOwnTemporal(dir: string, ports?: { port: number; uiPort: number }) {
-  const port = ports?.port ?? (await freePort());
-  const uiPort = ports?.uiPort ?? (await freePort());
-  const server = await startTemporalDevServer({
-    dbFile: path.join(dir, 'temporal.sqlite'),
-    port,
-    uiPort,
-    searchAttributes: GRANTFLOW_SEARCH_ATTRIBUTES,
-    readyTimeoutMs: 90_000,
-  });
-  return { server, port, uiPort };
+  for (let attempt = 1; ; attempt++) {
+    const port = ports?.port ?? (await freePort());
+    const uiPort = ports?.uiPort ?? (await freePort());
+    try {
+      const server = await startTemporalDevServer({
+        dbFile: path.join(dir, 'temporal.sqlite'),
+        port,
+        uiPort,
+        searchAttributes: GRANTFLOW_SEARCH_ATTRIBUTES,
+        readyTimeoutMs: 90_000,
+      });
+      return { server, port, uiPort };
+    } catch (err) {
+      if (ports || attempt >= 3) throw err;
+      testLog.warn({ err: String(err), attempt }, 'Temporal dev server did not start; trying other ports');
+    }
+  }
 }
 
 export function getTestTemporal(): Promise<TestTemporal> {
