@@ -36,8 +36,7 @@ describe('overlapping grants', function () {
     const shortDone = await h.waitFor(short.request.id, 'REVOKED', 20_000);
     assert.ok(Date.parse(shortDone.revokedAt!) < Date.parse(longActive.expiresAt!));
     assert.equal(await h.canRead('alice'), true, 'the longer grant still holds the access');
-    const audit = await h.store.listAudit({ requestId: short.request.id });
-    const revoked = audit.find((r) => r.type === 'request.revoked');
+    const revoked = await h.auditEvent(short.request.id, 'request.revoked');
     assert.equal(revoked?.details.revoked, false, 'the first revoke leaves the access in place');
     assert.deepEqual(revoked?.details.heldBy, [long.request.id]);
 
@@ -61,8 +60,8 @@ describe('overlapping grants', function () {
     assert.equal(await h.canRead('alice'), false);
     const results = [];
     for (const id of [a.request.id, b.request.id]) {
-      const row = (await h.store.listAudit({ requestId: id })).find((r) => r.type === 'request.revoked');
-      results.push(row?.details.revoked);
+      const row = await h.auditEvent(id, 'request.revoked');
+      results.push(row.details.revoked);
     }
     assert.deepEqual(results.sort(), [false, true], 'one revoke keeps it for the other, the last removes it');
   });

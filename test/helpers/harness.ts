@@ -16,7 +16,7 @@ import type { ConnectorRegistry } from '../../connectors/types';
 import type { ChatAdapter } from '../../chat-adapters/types';
 import { getRequest } from '../../core/request-actions';
 import { openStore } from '../../store';
-import type { Store } from '../../store/types';
+import type { AuditRow, Store } from '../../store/types';
 import type { RequestStatus, RequestView } from '../../workflows/definitions';
 import { createGrantflowWorker, type GrantflowWorker } from '../../workers/worker';
 import { getTestPostgres } from '../setup/postgres';
@@ -50,6 +50,11 @@ export interface Harness {
   canRead(person: Person): Promise<boolean>;
   canWrite(person: Person): Promise<boolean>;
   waitFor(id: string, status: RequestStatus | RequestStatus[], timeoutMs?: number): Promise<RequestView>;
+  /**
+   * The request's audit event of a type, once written: a status shows in the workflow a moment before the
+   * activity that records it has written its row.
+   */
+  auditEvent(id: string, type: string, timeoutMs?: number): Promise<AuditRow>;
   startWorker(connectors?: ConnectorRegistry): Promise<GrantflowWorker>;
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -138,6 +143,15 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`request ${id} is ${view?.status}, not ${wanted.join('/')}, after ${timeoutMs} ms`);
+    },
+    async auditEvent(id, type, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const row = (await store.listAudit({ requestId: id })).find((r) => r.type === type);
+        if (row) return row;
+        if (Date.now() > deadline) throw new Error(`no ${type} event for ${id} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     },
     async startWorker(connectors) {
       const connection = await connectWorker(settings);
