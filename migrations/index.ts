@@ -8,6 +8,7 @@ import * as initial from './20261126000001_initial';
 import * as chatConversations from './20261126000002_chat_conversations';
 import * as chatReferences from './20261126000003_chat_references';
 import * as apiTokens from './20261126000004_api_tokens';
+import * as sessions from './20261126000005_sessions';
 
 /** One migration: the name recorded in knex_migrations and its module. */
 export interface GrantflowMigration {
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly GrantflowMigration[] = [
   { name: '20261126000002_chat_conversations', migration: chatConversations },
   { name: '20261126000003_chat_references', migration: chatReferences },
   { name: '20261126000004_api_tokens', migration: apiTokens },
+  { name: '20261126000005_sessions', migration: sessions },
 ];
 
 /** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */

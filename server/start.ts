@@ -13,6 +13,7 @@ import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import { createTeamsApp, type TeamsIntegration } from '../chat-adapters/teams/app';
 import { TEAMS_OFF_MESSAGE, teamsSettings, type TeamsSettings } from '../chat-adapters/teams/settings';
 import { registerApi } from './api/routes';
+import { authSettingsFromEnv, registerAuth, type AuthSettings } from './auth';
 import { buildServer } from './app';
 import { standardChecks } from './checks';
 
@@ -30,6 +31,10 @@ export interface ApiServerOptions {
   teamsSettings?: TeamsSettings;
   /** Outgoing Bot Framework credentials (tests: no cloud identity service). */
   teamsCredentialsFactory?: ServiceClientCredentialsFactory;
+  /** Browser login settings instead of those from the environment (tests). */
+  authSettings?: AuthSettings;
+  /** Dev login (POST /auth/dev) regardless of devMode (tests); defaults to devMode. */
+  devLogin?: boolean;
 }
 
 export interface ApiServer {
@@ -49,6 +54,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
   registerApi(app, ctx);
+  // Dev login (pick any identity) only in dev mode and only on loopback, like Teams' unauthenticated mode.
+  const devLogin = options.devLogin ?? (options.devMode === true && isLoopback(options.host));
+  registerAuth(app, {
+    ctx,
+    settings: options.authSettings ?? authSettingsFromEnv(process.env, `http://localhost:${options.port}`),
+    devLogin,
+  });
+  if (devLogin)
+    log.warn('dev login is on: anyone who reaches this server can log in as any identity (/auth/dev)');
   const settings = slackSettings(ctx.config());
   let slack: SlackIntegration | undefined;
   if (settings) {
@@ -88,7 +102,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 function mountTeams(app: FastifyInstance, options: ApiServerOptions): TeamsIntegration {
   const { ctx, log } = options;
   const settings = options.teamsSettings ?? teamsSettings(ctx.config());
-  const loopback = ['127.0.0.1', 'localhost', '::1'].includes(options.host);
+  const loopback = isLoopback(options.host);
   const allowUnauthenticated = !settings.appId && options.devMode === true && loopback;
   const teams = createTeamsApp({
     settings,
@@ -105,4 +119,8 @@ function mountTeams(app: FastifyInstance, options: ApiServerOptions): TeamsInteg
     );
   else log.info(TEAMS_OFF_MESSAGE);
   return teams;
+}
+
+function isLoopback(host: string): boolean {
+  return ['127.0.0.1', 'localhost', '::1'].includes(host);
 }

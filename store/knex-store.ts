@@ -21,6 +21,7 @@ import type {
   RequestFilter,
   NewApiToken,
   RequestRow,
+  SessionRow,
   Store,
   StoredApiToken,
 } from './types';
@@ -375,6 +376,44 @@ export class KnexStore implements Store {
       .where('id', id)
       .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', iso))
       .update({ last_used_at: iso });
+  }
+
+  async createSession(row: SessionRow): Promise<void> {
+    await this.db()('sessions').insert({
+      id_hash: row.idHash,
+      email: row.email,
+      csrf_token: row.csrfToken,
+      auth_time: row.authTime,
+      created_at: row.createdAt,
+      expires_at: row.expiresAt,
+      last_seen_at: row.lastSeenAt ?? null,
+    });
+  }
+
+  async findSession(idHash: string): Promise<SessionRow | undefined> {
+    const r = (await this.db()('sessions').where('id_hash', idHash).first()) as DbRow | undefined;
+    if (!r) return undefined;
+    return {
+      idHash: String(r.id_hash),
+      email: String(r.email),
+      csrfToken: String(r.csrf_token),
+      authTime: String(r.auth_time),
+      createdAt: String(r.created_at),
+      expiresAt: String(r.expires_at),
+      ...(r.last_seen_at ? { lastSeenAt: String(r.last_seen_at) } : {}),
+    };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db()('sessions').where('id_hash', idHash).del();
+  }
+
+  async touchSession(idHash: string, at: Date): Promise<void> {
+    const iso = at.toISOString();
+    await this.db()('sessions')
+      .where('id_hash', idHash)
+      .andWhere((q) => q.whereNull('last_seen_at').orWhere('last_seen_at', '<', iso))
+      .update({ last_seen_at: iso });
   }
 
   async withLock<T>(name: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {

@@ -105,6 +105,19 @@ export interface NewApiToken {
   createdAt: string;
 }
 
+/** A browser login session (portal); looked up by the SHA-256 of its cookie value. */
+export interface SessionRow {
+  /** SHA-256 hex of the cookie value. */
+  idHash: string;
+  email: string;
+  csrfToken: string;
+  /** ISO time the person authenticated at the identity provider. */
+  authTime: string;
+  createdAt: string;
+  expiresAt: string;
+  lastSeenAt?: string;
+}
+
 /** Holders of one piece of access, used inside Store.withAccessLock. */
 export interface AccessHolders {
   /** Request ids holding the access now. */
@@ -176,4 +189,13 @@ export interface Store {
   revokeApiToken(id: string, at: Date): Promise<boolean>;
   /** Records that a token was used at `at` (never moves last_used_at backwards). */
   touchApiToken(id: string, at: Date): Promise<void>;
+
+  /** Stores a new login session (the hash of its cookie value only). */
+  createSession(row: SessionRow): Promise<void>;
+  /** The session whose cookie hashes to `idHash`, expired or not. */
+  findSession(idHash: string): Promise<SessionRow | undefined>;
+  /** Ends a session (logout); deleting a missing one is fine. */
+  deleteSession(idHash: string): Promise<void>;
+  /** Records that a session was used at `at` (never moves last_seen_at backwards). */
+  touchSession(idHash: string, at: Date): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { isInSet } from '../../policy/evaluate';
 import { findFlow, findIdentity, snapshotFlow } from '../../policy/snapshot';
 import type { Identity } from '../../policy/types';
 import type { RequestRow } from '../../store/types';
+import { sessionOf } from '../auth/sessions';
 import { ForbiddenError, UnauthenticatedError } from './errors';
 
 export interface Caller {
@@ -18,20 +19,36 @@ export interface Caller {
   admin: boolean;
 }
 
+/**
+ * The caller: by `Authorization: Bearer <API token>` when the header is sent (a session cookie is then
+ * ignored), else by the portal's session cookie (whose CSRF token server/auth/csrf.ts checked already).
+ */
 export async function callerOf(ctx: AppContext, req: FastifyRequest): Promise<Caller> {
-  const header = String(req.headers.authorization ?? '');
-  const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-  if (!token) throw new UnauthenticatedError();
-  const found = await authenticateToken(ctx.store, token);
-  if (!found) throw new UnauthenticatedError('the API token is unknown or revoked');
+  const email =
+    req.headers.authorization === undefined ? await sessionEmail(ctx, req) : await tokenEmail(ctx, req);
   const config = ctx.config();
-  const identity = findIdentity(config, found.email);
-  if (!identity) throw new UnauthenticatedError(`${found.email} is no longer an identity in grantflow.yaml`);
+  const identity = findIdentity(config, email);
+  if (!identity) throw new UnauthenticatedError(`${email} is no longer an identity in grantflow.yaml`);
   return {
     identity,
     actor: { email: identity.email, channel: 'api' },
     admin: isInSet(identity, config.admins),
   };
+}
+
+async function tokenEmail(ctx: AppContext, req: FastifyRequest): Promise<string> {
+  const header = String(req.headers.authorization ?? '');
+  const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  if (!token) throw new UnauthenticatedError();
+  const found = await authenticateToken(ctx.store, token);
+  if (!found) throw new UnauthenticatedError('the API token is unknown or revoked');
+  return found.email;
+}
+
+async function sessionEmail(ctx: AppContext, req: FastifyRequest): Promise<string> {
+  const session = await sessionOf(ctx.store, req);
+  if (!session) throw new UnauthenticatedError();
+  return session.email;
 }
 
 export function requireAdmin(caller: Caller): void {

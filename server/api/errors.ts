@@ -15,7 +15,9 @@ export class ForbiddenError extends GrantflowError {
 
 /** No valid API token or session. */
 export class UnauthenticatedError extends GrantflowError {
-  constructor(message = 'authentication required: send Authorization: Bearer <token>') {
+  constructor(
+    message = 'authentication required: send Authorization: Bearer <token>, or log in (/auth/login)',
+  ) {
     super(message, 'unauthenticated', 401, 9);
   }
 }

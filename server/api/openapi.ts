@@ -45,7 +45,7 @@ export const openApiDocument = {
       'A person sees their own requests and those they may approve; admins see all.',
   },
   servers: [{ url: '/' }],
-  security: [{ bearer: [] }],
+  security: [{ bearer: [] }, { session: [] }],
   paths: {
     '/api/v1/me': {
       get: {
