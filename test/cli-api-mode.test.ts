@@ -3,26 +3,16 @@
  * no Temporal address), so every request command goes through the HTTP API as the token's identity.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createMetrics } from '../core/metrics';
 import { issueToken } from '../core/tokens';
 import { startApiServer, type ApiServer } from '../server/start';
 import { createHarness, type Harness } from './helpers/harness';
 import { testLog } from './setup/stack';
-
-const BIN = path.join(__dirname, '..', 'bin', 'grantflow.js');
-const exec = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliResult } from './helpers/run-cli';
 
 describe('grantflow CLI in API mode', function () {
   this.timeout(120_000);
@@ -31,19 +21,14 @@ describe('grantflow CLI in API mode', function () {
   let cwd: string;
   const tokens: Record<string, string> = {};
 
-  async function cliWith(url: string, token: string, args: string[]): Promise<Result> {
-    const env = { PATH: process.env.PATH ?? '', HOME: cwd, GRANTFLOW_API_URL: url, GRANTFLOW_TOKEN: token };
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env, cwd });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cliWith = (url: string, token: string, args: string[]) =>
+    runCli(args, {
+      env: { PATH: process.env.PATH ?? '', HOME: cwd, GRANTFLOW_API_URL: url, GRANTFLOW_TOKEN: token },
+      cwd,
+    });
   const cli = (person: string, ...args: string[]) => cliWith(api.url, tokens[person], args);
-  const json = (r: Result) => JSON.parse(r.stdout) as Record<string, unknown>;
-  const oneLine = (r: Result) => assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  const json = (r: CliResult) => JSON.parse(r.stdout) as Record<string, unknown>;
+  const oneLine = (r: CliResult) => assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 
   before(async () => {
     h = await createHarness();

@@ -2,22 +2,12 @@
  * The `grantflow` CLI as a person runs it (the built bin), against the shared Temporal dev server.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { createHarness, type Harness } from './helpers/harness';
-
-const BIN = path.join(__dirname, '..', 'bin', 'grantflow.js');
-const exec = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliResult } from './helpers/run-cli';
 
 describe('grantflow CLI', function () {
   this.timeout(120_000);
@@ -25,16 +15,8 @@ describe('grantflow CLI', function () {
   let env: NodeJS.ProcessEnv;
   let configFile: string;
 
-  async function cli(...args: string[]): Promise<Result> {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
-  const json = (r: Result) => JSON.parse(r.stdout) as Record<string, unknown>;
+  const cli = (...args: string[]) => runCli(args, { env });
+  const json = (r: CliResult) => JSON.parse(r.stdout) as Record<string, unknown>;
 
   before(async () => {
     h = await createHarness();

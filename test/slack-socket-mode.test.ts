@@ -26,6 +26,7 @@ import {
   viewSubmissionPayload,
 } from './helpers/slack-requests';
 import { testLog } from './setup/stack';
+import { until } from './helpers/until';
 
 const TOKEN = 'xoxb-socket-test-token';
 const APP_TOKEN = 'xapp-1-A0GRANTFLOW-socket-test';
@@ -59,16 +60,6 @@ function slashCommand(userId: string, text: string, triggerId: string) {
     response_url: `https://hooks.slack.com/commands/${TEST_TEAM.id}/1/${randomUUID()}`,
     trigger_id: triggerId,
   };
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A logger whose lines the test can read, at debug so that nothing Bolt says is missed. */

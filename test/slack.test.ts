@@ -26,6 +26,7 @@ import {
   type SlackSender,
 } from './helpers/slack-requests';
 import { testLog } from './setup/stack';
+import { until } from './helpers/until';
 
 const TOKEN = 'xoxb-test-token';
 const SECRET = 'test-signing-secret';
@@ -56,20 +57,6 @@ function withSlack(yaml: string, apiUrl: string): string {
     '',
   ].join('\n');
   return `${out}\nslack:\n  botToken: \${GF_TEST_SLACK_TOKEN}\n  signingSecret: \${GF_TEST_SLACK_SECRET}\n  apiUrl: ${apiUrl}\n`;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const hasButtons = (m: FakeSlackMessage) =>

@@ -31,6 +31,7 @@ import {
 } from './helpers/teams-activities';
 import { TestCredentialsFactory } from './helpers/teams-credentials';
 import { testLog } from './setup/stack';
+import { until } from './helpers/until';
 
 const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin'] as const;
 type Person = (typeof PEOPLE)[number];
@@ -54,20 +55,6 @@ function withTeams(yaml: string, slackApiUrl: string): string {
     `$1\n    notify: [{ platform: teams, channel: "${CHANNEL.id}", dmApprovers: true }, { platform: slack, channel: CAPPROVALS }]`,
   );
   return `${out}\nslack:\n  botToken: \${GF_TEST_SLACK_TOKEN}\n  signingSecret: \${GF_TEST_SLACK_SECRET}\n  apiUrl: ${slackApiUrl}\n`;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('Microsoft Teams', function () {

@@ -3,11 +3,9 @@
  * `grantflow tokens` commands as a person runs them (the built bin).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig } from '../config/load';
 import type { GrantflowConfig } from '../config/types';
 import { UnknownIdentityError, TokenNotFoundError } from '../core/errors';
@@ -15,12 +13,11 @@ import { authenticateToken, hashToken, issueToken, revokeToken } from '../core/t
 import { openStore } from '../store';
 import type { Store } from '../store/types';
 import { getTestPostgres } from './setup/postgres';
+import { runCli } from './helpers/run-cli';
 
 const ROOT = path.join(__dirname, '..');
-const BIN = path.join(ROOT, 'bin', 'grantflow.js');
 const CONFIG_FILE = path.join(ROOT, 'grantflow.yaml');
 const CONFIG_ENV = { GRANTFLOW_SANDBOX_DB_URL: 'postgres://sandbox:unused@127.0.0.1:1/sandbox' };
-const exec = promisify(execFile);
 const tmpDirs: string[] = [];
 
 async function tmpDir(prefix: string): Promise<string> {
@@ -148,27 +145,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   });
 }
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`grantflow tokens (${dialect})`, function () {
     this.timeout(60_000);
     let env: NodeJS.ProcessEnv;
     let store: Store;
 
-    async function cli(...args: string[]): Promise<Result> {
-      try {
-        const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { env });
-        return { code: 0, stdout, stderr };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-      }
-    }
+    const cli = (...args: string[]) => runCli(args, { env });
 
     before(async () => {
       const dataDir = await tmpDir('tokens-cli');
