@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
@@ -57,6 +58,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The portal (React): the rules of hooks, and no Node built-ins in browser code.
+    files: ['portal/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
   },
   {
     files: ['test/**/*.ts'],

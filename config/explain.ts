@@ -37,6 +37,50 @@ export interface ExplainedFlow {
   requireJustification: boolean;
   /** The person is an approver too; they still cannot approve their own request. */
   selfIsApprover: boolean;
+  /** Approvers decide in the portal after a recent login. */
+  stepUp: boolean;
+}
+
+/** One flow as an admin reviews it: who may request and approve (groups resolved), what, and where it notifies. */
+export interface DescribedFlow {
+  name: string;
+  description?: string;
+  /** Everyone who may request, by email. */
+  requesters: string[];
+  requesterGroups: string[];
+  approvers: string[];
+  approverGroups: string[];
+  requiredApprovals: number;
+  autoApprove: boolean;
+  stepUp: boolean;
+  maxDurationMs: number;
+  resources: { name: string; integration: string; permissions: string[] }[];
+  /** Where notifications go, e.g. `slack #C0123`, `log`. */
+  notify: string[];
+}
+
+/** Every loaded flow, for the portal's admin view. */
+export function describeFlows(config: GrantflowConfig): DescribedFlow[] {
+  return config.flows.map((flow) => ({
+    name: flow.name,
+    description: flow.description,
+    requesters: resolveSet(flow.requesters, config.identities),
+    requesterGroups: flow.requesters.groups,
+    approvers: flow.autoApprove ? [] : resolveSet(flow.approvers, config.identities),
+    approverGroups: flow.autoApprove ? [] : flow.approvers.groups,
+    requiredApprovals: flow.requiredApprovals,
+    autoApprove: flow.autoApprove,
+    stepUp: flow.stepUp,
+    maxDurationMs: flow.maxDurationMs,
+    resources: flow.resources.map((r) => ({
+      name: r.name,
+      integration: r.integration,
+      permissions: r.permissions,
+    })),
+    notify: flow.notify.map((t) =>
+      [t.platform, t.channel, t.dmApprovers ? '(DM approvers)' : ''].filter(Boolean).join(' '),
+    ),
+  }));
 }
 
 /** What one identity may do under the config. */
@@ -81,6 +125,7 @@ export function explainFor(config: GrantflowConfig, email: string): Explanation 
         approvalTimeoutMs: flow.approvalTimeoutMs,
         requireJustification: flow.requireJustification,
         selfIsApprover: approvers.includes(identity.email.toLowerCase()),
+        stepUp: flow.stepUp,
       };
     });
   return {

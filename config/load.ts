@@ -307,6 +307,7 @@ function buildConfig(
     settings: {
       revokeAlertAfterAttempts: data.settings.revokeAlertAfterAttempts,
       revokeMaxBackoffMs: data.settings.revokeMaxBackoff,
+      stepUpMaxAgeMs: data.settings.stepUpMaxAge,
     },
   };
 }

@@ -137,9 +137,11 @@ export const configDocumentSchema = z
       .object({
         revokeAlertAfterAttempts: z.number().int('must be a whole number').min(1).default(5),
         revokeMaxBackoff: duration.default(MINUTE),
+        /** How recent a portal login must be to decide on a step-up flow. */
+        stepUpMaxAge: duration.default(10 * MINUTE),
       })
       .strict()
-      .default({ revokeAlertAfterAttempts: 5, revokeMaxBackoff: MINUTE }),
+      .default({ revokeAlertAfterAttempts: 5, revokeMaxBackoff: MINUTE, stepUpMaxAge: 10 * MINUTE }),
     identities: z.array(identitySchema),
     admins: principalSet
       .extend({ alerts: z.array(notificationTargetSchema).default([]) })

@@ -47,5 +47,7 @@ export interface GrantflowConfig {
     revokeAlertAfterAttempts: number;
     /** Cap on the backoff between revoke attempts. @default '1m' */
     revokeMaxBackoffMs: number;
+    /** How recent a portal login must be to decide on a step-up flow. @default '10m' */
+    stepUpMaxAgeMs: number;
   };
 }

@@ -142,6 +142,7 @@ async function startAll(
     port: apiPort,
     host: process.env.GRANTFLOW_HOST ?? '127.0.0.1',
     devMode: true,
+    temporalUiUrl: temporal.uiUrl,
   });
   stops.push(() => api.close());
 

@@ -16,6 +16,7 @@ import { registerApi } from './api/routes';
 import { authSettingsFromEnv, registerAuth, type AuthSettings } from './auth';
 import { buildServer } from './app';
 import { standardChecks } from './checks';
+import { registerPortal } from './portal';
 
 export interface ApiServerOptions {
   ctx: AppContext;
@@ -35,6 +36,10 @@ export interface ApiServerOptions {
   authSettings?: AuthSettings;
   /** Dev login (POST /auth/dev) regardless of devMode (tests); defaults to devMode. */
   devLogin?: boolean;
+  /** The Temporal Web UI's URL, for links to each request's workflow; defaults to GRANTFLOW_TEMPORAL_UI_URL. */
+  temporalUiUrl?: string;
+  /** The built portal's folder (tests); defaults to dist/portal. */
+  portalDir?: string;
 }
 
 export interface ApiServer {
@@ -53,7 +58,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
   });
-  registerApi(app, ctx);
+  registerApi(app, ctx, { temporalUi: options.temporalUiUrl ?? process.env.GRANTFLOW_TEMPORAL_UI_URL });
+  const portal = registerPortal(app, options.portalDir);
+  if (!portal.built) log.warn('the portal is not built (run npm run build): / explains how');
   // Dev login (pick any identity) only in dev mode and only on loopback, like Teams' unauthenticated mode.
   const devLogin = options.devLogin ?? (options.devMode === true && isLoopback(options.host));
   registerAuth(app, {

@@ -146,6 +146,8 @@ export interface AuditQuery {
   requestId?: string;
   /** Only events of this type. */
   type?: string;
+  /** Only events by this actor. */
+  actor?: string;
   since?: Date;
   /** At most this many rows, from the start; defaults to 1000. */
   limit?: number;
@@ -164,6 +166,7 @@ export async function listAuditRows(db: Db, options: AuditQuery = {}): Promise<A
     .limit(options.last ?? options.limit ?? PAGE);
   if (options.requestId !== undefined) query.where('request_id', options.requestId);
   if (options.type !== undefined) query.where('type', options.type);
+  if (options.actor !== undefined) query.where('actor', options.actor);
   if (options.since !== undefined) query.where('at', '>=', options.since.toISOString());
   if (options.afterSeq !== undefined) query.where('seq', '>', options.afterSeq);
   const rows = ((await query) as AuditDbRow[]).map(toAuditRow);

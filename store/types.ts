@@ -173,6 +173,7 @@ export interface Store {
   listAudit(options?: {
     requestId?: string;
     type?: string;
+    actor?: string;
     since?: Date;
     limit?: number;
     last?: number;

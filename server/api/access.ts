@@ -15,8 +15,11 @@ import { ForbiddenError, UnauthenticatedError } from './errors';
 
 export interface Caller {
   identity: Identity;
+  /** Channel `portal` for a browser session, `api` for an API token. */
   actor: Actor;
   admin: boolean;
+  /** A browser session's login time (absent for API tokens): step-up decisions need a recent one. */
+  authTime?: Date;
 }
 
 /**
@@ -24,15 +27,17 @@ export interface Caller {
  * ignored), else by the portal's session cookie (whose CSRF token server/auth/csrf.ts checked already).
  */
 export async function callerOf(ctx: AppContext, req: FastifyRequest): Promise<Caller> {
-  const email =
-    req.headers.authorization === undefined ? await sessionEmail(ctx, req) : await tokenEmail(ctx, req);
+  const session = req.headers.authorization === undefined ? await sessionOf(ctx.store, req) : undefined;
+  if (req.headers.authorization === undefined && !session) throw new UnauthenticatedError();
+  const email = session ? session.email : await tokenEmail(ctx, req);
   const config = ctx.config();
   const identity = findIdentity(config, email);
   if (!identity) throw new UnauthenticatedError(`${email} is no longer an identity in grantflow.yaml`);
   return {
     identity,
-    actor: { email: identity.email, channel: 'api' },
+    actor: { email: identity.email, channel: session ? 'portal' : 'api' },
     admin: isInSet(identity, config.admins),
+    ...(session ? { authTime: new Date(session.authTime) } : {}),
   };
 }
 
@@ -43,12 +48,6 @@ async function tokenEmail(ctx: AppContext, req: FastifyRequest): Promise<string>
   const found = await authenticateToken(ctx.store, token);
   if (!found) throw new UnauthenticatedError('the API token is unknown or revoked');
   return found.email;
-}
-
-async function sessionEmail(ctx: AppContext, req: FastifyRequest): Promise<string> {
-  const session = await sessionOf(ctx.store, req);
-  if (!session) throw new UnauthenticatedError();
-  return session.email;
 }
 
 export function requireAdmin(caller: Caller): void {

@@ -22,6 +22,19 @@ export class UnauthenticatedError extends GrantflowError {
   }
 }
 
+/**
+ * A flow with step-up needs the decision from a recent portal login: an API token never qualifies, and a session
+ * older than `settings.stepUpMaxAge` must log in again (`loginUrl`).
+ */
+export class StepUpRequiredError extends GrantflowError {
+  constructor(
+    message: string,
+    readonly loginUrl?: string,
+  ) {
+    super(message, 'step_up_required', loginUrl ? 401 : 403, 9);
+  }
+}
+
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof ZodError) {
     const issue = err.issues[0];
@@ -35,9 +48,10 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
     });
   }
   if (err instanceof GrantflowError) {
+    const loginUrl = err instanceof StepUpRequiredError ? err.loginUrl : undefined;
     return reply
       .code(err.httpStatus)
-      .send({ error: { code: err.code, message: err.message, field: err.field } });
+      .send({ error: { code: err.code, message: err.message, field: err.field, loginUrl } });
   }
   reply.log.error({ err: err instanceof Error ? err.message : String(err) }, 'API request failed');
   return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });

@@ -20,7 +20,11 @@ import {
 } from '../../core/request-actions';
 import { parseDuration } from '../../policy/duration';
 import { exportAudit } from '../../store/audit';
-import type { RequestStatus } from '../../workflows/definitions';
+import type { RequestStatus, RequestView } from '../../workflows/definitions';
+import type { RequestRow } from '../../store/types';
+import { findFlow } from '../../policy/snapshot';
+import { describeFlows } from '../../config/explain';
+import { requireStepUp } from './step-up';
 import { callerOf, maySee, approvesFlow, requireAdmin, type Caller } from './access';
 import { sendError } from './errors';
 import { openApiDocument } from './openapi';
@@ -51,10 +55,47 @@ const commentBody = z.object({ comment: z.string().optional() }).strict();
 const denyBody = z.object({ reason: z.string().trim().min(1, 'say why') }).strict();
 const extendBody = z.object({ by: duration }).strict();
 const revokeBody = z.object({ reason: z.string().optional() }).strict();
+const auditQuery = z.object({
+  requestId: z.string().min(1).optional(),
+  actor: z.string().min(1).optional(),
+  type: z.string().min(1).optional(),
+  since: z.iso.datetime().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+
+/** What the caller may do with the request now; a hint for the portal's buttons, the workflow decides. */
+function actionsFor(c: Caller, view: RequestView) {
+  const me = c.identity.email;
+  const mine = view.requester === me;
+  const approver = view.approvers.includes(me);
+  const live = view.status === 'ACTIVE';
+  return {
+    approve:
+      view.status === 'PENDING_APPROVAL' &&
+      approver &&
+      !mine &&
+      !view.approvals.some((a) => a.approver === me),
+    cancel: view.status === 'PENDING_APPROVAL' && (mine || c.admin),
+    extend: live && (mine || c.admin),
+    revoke: (live || view.status === 'GRANTING') && (mine || approver || c.admin),
+  };
+}
+
+/** The Web UI page of one workflow. */
+function workflowUrl(ui: string, namespace: string, workflowId: string): string {
+  return `${ui.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
 
 type Handler = (caller: Caller, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-export function registerApi(server: FastifyInstance, ctx: AppContext): void {
+/** Where the portal links to each request's workflow in the Temporal Web UI. */
+export interface ApiLinks {
+  /** The Web UI's base URL, e.g. http://localhost:8233. */
+  temporalUi?: string;
+}
+
+export function registerApi(server: FastifyInstance, ctx: AppContext, links: ApiLinks = {}): void {
+  const namespace = ctx.client.options.namespace;
   const route = (handler: Handler) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       return await handler(await callerOf(ctx, req), req, reply);
@@ -144,32 +185,49 @@ export function registerApi(server: FastifyInstance, ctx: AppContext): void {
     '/api/v1/requests/:id',
     route(async (c, req) => {
       const { id } = req.params as { id: string };
-      await visible(c, id);
+      const row = await visible(c, id);
       const timeline = (await ctx.store.listAudit({ requestId: id })).map((e) => ({
         at: e.at,
         type: e.type,
         actor: e.actor,
         channel: e.channel,
+        details: e.details,
       }));
-      return { ...(await getRequest(ctx, id)), timeline };
+      const view = await getRequest(ctx, id);
+      return {
+        ...view,
+        workflowId: row.workflowId,
+        stepUp: findFlow(ctx.config(), row.flow)?.stepUp === true,
+        actions: actionsFor(c, view),
+        ...(links.temporalUi
+          ? { temporalUrl: workflowUrl(links.temporalUi, namespace, row.workflowId) }
+          : {}),
+        timeline,
+      };
     }),
   );
 
-  const action = (path: string, run: (c: Caller, id: string, req: FastifyRequest) => Promise<unknown>) =>
+  const action = (
+    path: string,
+    run: (c: Caller, id: string, req: FastifyRequest, row: RequestRow) => Promise<unknown>,
+  ) =>
     server.post(
       `/api/v1/requests/:id/${path}`,
       route(async (c, req) => {
         const { id } = req.params as { id: string };
-        await visible(c, id);
-        return run(c, id, req);
+        return run(c, id, req, await visible(c, id));
       }),
     );
-  action('approve', (c, id, req) =>
-    decideRequest(ctx, c.actor, id, 'approve', commentBody.parse(req.body ?? {}).comment, options(req)),
-  );
-  action('deny', (c, id, req) =>
-    decideRequest(ctx, c.actor, id, 'deny', denyBody.parse(req.body ?? {}).reason, options(req)),
-  );
+  action('approve', async (c, id, req, row) => {
+    const { comment } = commentBody.parse(req.body ?? {});
+    requireStepUp(ctx, c, row.flow, id);
+    return decideRequest(ctx, c.actor, id, 'approve', comment, options(req));
+  });
+  action('deny', async (c, id, req, row) => {
+    const { reason } = denyBody.parse(req.body ?? {});
+    requireStepUp(ctx, c, row.flow, id);
+    return decideRequest(ctx, c.actor, id, 'deny', reason, options(req));
+  });
   action('extend', (c, id, req) =>
     extendRequest(
       ctx,
@@ -197,6 +255,30 @@ export function registerApi(server: FastifyInstance, ctx: AppContext): void {
       await exportAudit(ctx.store, { format: q.format, since: q.since ? new Date(q.since) : undefined, out });
       const type = q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson';
       return reply.type(type).send(Buffer.concat(chunks));
+    }),
+  );
+
+  server.get(
+    '/api/v1/audit/events',
+    route(async (c, req) => {
+      requireAdmin(c);
+      const q = auditQuery.parse(req.query ?? {});
+      const rows = await ctx.store.listAudit({
+        requestId: q.requestId,
+        actor: q.actor,
+        type: q.type,
+        since: q.since ? new Date(q.since) : undefined,
+        last: q.limit,
+      });
+      return rows.reverse();
+    }),
+  );
+
+  server.get(
+    '/api/v1/admin/flows',
+    route(async (c) => {
+      requireAdmin(c);
+      return describeFlows(ctx.config());
     }),
   );
 

@@ -33,6 +33,9 @@ export function registerAuth(server: FastifyInstance, options: AuthOptions): voi
   registerOidc(server, ctx, settings);
   if (devLogin) registerDevLogin(server, ctx, secure);
 
+  // The portal asks this before anyone is logged in, to offer the right way in.
+  server.get('/auth/methods', async () => ({ oidc: settings.oidc !== undefined, devLogin }));
+
   server.get('/auth/me', async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       const session = await sessionOf(ctx.store, req);
@@ -43,9 +46,12 @@ export function registerAuth(server: FastifyInstance, options: AuthOptions): voi
         throw new UnauthenticatedError(`${session.email} is no longer an identity in grantflow.yaml`);
       return {
         email: identity.email,
+        ...(identity.name !== undefined ? { name: identity.name } : {}),
         admin: isInSet(identity, config.admins),
         csrfToken: session.csrfToken,
+        authTime: session.authTime,
         devLogin,
+        oidc: settings.oidc !== undefined,
       };
     } catch (err) {
       return sendError(reply, err);

@@ -127,6 +127,8 @@ export function registerOidc(server: FastifyInstance, ctx: AppContext, settings:
       returnTo,
       exp: Math.floor(Date.now() / 1000) + LOGIN_TTL_SECONDS,
     };
+    // Step-up (a decision on a flow that needs a recent login): the provider must authenticate again.
+    const stepUp = (req.query as Record<string, unknown>).stepUp === '1';
     const url = client.buildAuthorizationUrl(await discover(), {
       redirect_uri: redirectUri,
       scope: 'openid email',
@@ -134,6 +136,7 @@ export function registerOidc(server: FastifyInstance, ctx: AppContext, settings:
       nonce: pending.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
       code_challenge_method: 'S256',
+      ...(stepUp ? { prompt: 'login', max_age: '0' } : {}),
     });
     const cookie = sign(oidc, pending);
     appendCookie(
