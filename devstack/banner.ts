@@ -20,7 +20,8 @@ export function printBanner(
     '',
     'Grantflow is running.',
     '',
-    `  API server        ${state.apiUrl}   (health: ${state.apiUrl}/healthz, metrics: ${state.apiUrl}/metrics)`,
+    `  Portal            ${state.apiUrl}   (development login: pick any demo identity)`,
+    `  API server        ${state.apiUrl}/api/v1   (health: ${state.apiUrl}/healthz, metrics: ${state.apiUrl}/metrics)`,
     `  Temporal Web UI   ${state.temporalUiUrl}   (in-flight grants are workflows there)`,
     `  Temporal          ${state.temporalAddress}, namespace ${state.namespace}`,
     `  Sandbox Postgres  127.0.0.1:${pgPort}, database ${seed.demoDatabase}`,
@@ -47,6 +48,8 @@ export function printBanner(
       `    psql "postgres://${account}:${seed.passwords[account] ?? 'PASSWORD'}@127.0.0.1:${pgPort}/${seed.demoDatabase}" -c 'select * from incidents'`,
       '',
       '  Before the grant that query is refused; after it, it works; when the grant expires, it is refused again.',
+      `  Or open ${state.apiUrl} in a browser, log in as ${alice.email} and request sandbox-readwrite;`,
+      '  log in as a DBA (another browser profile) to approve it.',
     );
   }
   lines.push('', '  Ctrl-C stops everything; `npm start` again resumes in-flight grants.', '');

@@ -9,16 +9,30 @@
  */
 'use strict';
 
+const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 const { ensureTemporal, checkTemporal, INSTALL_HINT } = require('./install-temporal');
 
-/** What the tests need. Later entries (MariaDB, Chromium, moto) add `apt`/`pip` lists here. */
+/** Headless Chromium for the portal's browser tests: Debian's package (or GRANTFLOW_CHROMIUM). */
+function hasChromium() {
+  const candidates = [process.env.GRANTFLOW_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  return candidates.some((p) => p && fs.existsSync(p));
+}
+
+/** What the tests need. Later entries (MariaDB, moto) add `apt`/`pip` lists here. */
 const PREREQS = [
   {
     name: 'Temporal CLI',
     check: () => Boolean(checkTemporal()),
     install: { run: async () => Boolean(await ensureTemporal()) },
     hint: INSTALL_HINT,
+  },
+  {
+    name: 'Chromium',
+    check: hasChromium,
+    // fonts-liberation: pages render with real metrics in screenshots, as in a person's browser.
+    install: { apt: ['chromium', 'fonts-liberation'] },
+    hint: 'Chromium for the portal tests (apt-get install chromium fonts-liberation, or set GRANTFLOW_CHROMIUM)',
   },
 ];
 

@@ -3,8 +3,11 @@
  * and a refusal for each; bad input names the field; refused actions are audited.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createMetrics } from '../core/metrics';
+import { getRequest } from '../core/request-actions';
 import { issueToken } from '../core/tokens';
+import { hashSessionId } from '../server/auth/sessions';
 import { startApiServer, type ApiServer } from '../server/start';
 import { createHarness, type Harness } from './helpers/harness';
 import { testLog } from './setup/stack';
@@ -16,13 +19,31 @@ describe('HTTP API /api/v1', function () {
   const tokens: Record<string, string> = {};
 
   before(async () => {
-    h = await createHarness();
+    // One flow with step-up: decisions need a recent portal login (settings.stepUpMaxAge), never an API token.
+    h = await createHarness({
+      configTransform: (yaml) =>
+        yaml.replace('revokeMaxBackoff: 1s', 'revokeMaxBackoff: 1s\n  stepUpMaxAge: 1m').replace(
+          'flows:\n',
+          `flows:
+  - name: step-up-write
+    requesters: { groups: [engineering] }
+    resources: [{ name: db, permissions: [readwrite] }]
+    approvers: { groups: [dba] }
+    defaultDuration: 3s
+    maxDuration: 1m
+    approvalTimeout: 1m
+    requireJustification: false
+    stepUp: true
+`,
+        ),
+    });
     api = await startApiServer({
       ctx: h.ctx,
       metrics: createMetrics(),
       log: testLog,
       port: 0,
       host: '127.0.0.1',
+      temporalUiUrl: 'http://127.0.0.1:8233/',
     });
     for (const p of ['alice', 'bob', 'carol', 'erin'])
       tokens[p] = (await issueToken(h.ctx, { email: `${p}@example.com`, createdBy: 'test' })).token;
@@ -213,5 +234,117 @@ describe('HTTP API /api/v1', function () {
         .every((l) => JSON.parse(l).hash),
     );
     assert.equal((await call('carol', 'GET', '/api/v1/audit?since=yesterday')).json.error?.field, 'since');
+  });
+
+  it('searches the audit log and lists every flow, for admins only', async () => {
+    const made = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'approved-write',
+      resource: 'db',
+      permission: 'readwrite',
+      reason: 'audit search',
+    });
+    const id = (made.json.request as { id: string }).id;
+    await h.waitFor(id, 'PENDING_APPROVAL');
+    assert.equal((await call('alice', 'GET', '/api/v1/audit/events')).status, 403);
+    assert.equal((await call('bob', 'GET', '/api/v1/admin/flows')).status, 403);
+    await h.auditEvent(id, 'request.requested');
+    const found = await call('carol', 'GET', `/api/v1/audit/events?requestId=${id}`);
+    assert.equal(found.status, 200, found.text);
+    const rows = found.json as unknown as { requestId: string; type: string; seq: number; actor: string }[];
+    assert.ok(rows.length >= 1 && rows.every((r) => r.requestId === id));
+    const byActor = await call('carol', 'GET', `/api/v1/audit/events?actor=alice@example.com&limit=5`);
+    const actorRows = byActor.json as unknown as { actor: string; seq: number }[];
+    assert.ok(actorRows.length >= 1 && actorRows.length <= 5);
+    assert.ok(actorRows.every((r) => r.actor === 'alice@example.com'));
+    assert.ok(
+      actorRows.every((r, i) => i === 0 || r.seq < actorRows[i - 1].seq),
+      'newest first',
+    );
+    assert.equal((await call('carol', 'GET', '/api/v1/audit/events?limit=0')).json.error?.field, 'limit');
+
+    const flows = await call('carol', 'GET', '/api/v1/admin/flows');
+    assert.equal(flows.status, 200, flows.text);
+    const write = (
+      flows.json as unknown as { name: string; requesters: string[]; approvers: string[] }[]
+    ).find((f) => f.name === 'approved-write');
+    assert.ok(write?.requesters.includes('alice@example.com'));
+    assert.deepEqual([...(write?.approvers ?? [])].sort(), [
+      'bob@example.com',
+      'carol@example.com',
+      'dave@example.com',
+    ]);
+    await call('alice', 'POST', `/api/v1/requests/${id}/cancel`, {});
+  });
+
+  it('says what each caller may do with a request, and links to its workflow', async () => {
+    const made = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'approved-write',
+      resource: 'db',
+      permission: 'readwrite',
+      reason: 'actions',
+    });
+    const id = (made.json.request as { id: string }).id;
+    await h.waitFor(id, 'PENDING_APPROVAL');
+    const mine = await call('alice', 'GET', `/api/v1/requests/${id}`);
+    assert.deepEqual(mine.json.actions, { approve: false, cancel: true, extend: false, revoke: false });
+    assert.match(String(mine.json.workflowId), new RegExp(id));
+    assert.equal(mine.json.stepUp, false);
+    assert.equal(
+      mine.json.temporalUrl,
+      `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(String(mine.json.workflowId))}`,
+    );
+    const bobs = await call('bob', 'GET', `/api/v1/requests/${id}`);
+    assert.deepEqual(bobs.json.actions, { approve: true, cancel: false, extend: false, revoke: false });
+    await call('alice', 'POST', `/api/v1/requests/${id}/cancel`, {});
+  });
+
+  it('refuses step-up decisions by API token and by a stale login, and takes them from a fresh login', async () => {
+    const made = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'step-up-write',
+      resource: 'db',
+      permission: 'readwrite',
+    });
+    const id = (made.json.request as { id: string }).id;
+    await h.waitFor(id, 'PENDING_APPROVAL');
+    const byToken = await call('bob', 'POST', `/api/v1/requests/${id}/approve`, {});
+    assert.equal(byToken.status, 403, byToken.text);
+    assert.equal(byToken.json.error?.code, 'step_up_required');
+
+    // Sessions as the portal's login makes them: one logged in 5 minutes ago, one just now.
+    const session = async (authTime: Date) => {
+      const value = randomBytes(32).toString('base64url');
+      const csrfToken = randomBytes(32).toString('base64url');
+      const now = new Date();
+      await h.store.createSession({
+        idHash: hashSessionId(value),
+        email: 'bob@example.com',
+        csrfToken,
+        authTime: authTime.toISOString(),
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
+        lastSeenAt: now.toISOString(),
+      });
+      return { cookie: `gf_session=${value}`, 'x-csrf-token': csrfToken };
+    };
+    const stale = await call(
+      null,
+      'POST',
+      `/api/v1/requests/${id}/deny`,
+      { reason: 'no' },
+      await session(new Date(Date.now() - 300_000)),
+    );
+    assert.equal(stale.status, 401, stale.text);
+    assert.equal(stale.json.error?.code, 'step_up_required');
+    assert.equal(
+      (stale.json.error as { loginUrl?: string }).loginUrl,
+      `/auth/login?returnTo=${encodeURIComponent(`/requests/${id}`)}&stepUp=1`,
+    );
+    assert.equal((await getRequest(h.ctx, id)).status, 'PENDING_APPROVAL', 'nothing was decided');
+    const fresh = await call(null, 'POST', `/api/v1/requests/${id}/approve`, {}, await session(new Date()));
+    assert.equal(fresh.status, 200, fresh.text);
+    await h.waitFor(id, 'ACTIVE', 15_000);
+    const approval = await h.auditEvent(id, 'request.approval');
+    assert.equal(approval.channel, 'portal');
+    assert.equal(approval.actor, 'bob@example.com');
   });
 });

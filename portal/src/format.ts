@@ -33,7 +33,7 @@ const EVENT_WORDS: Record<string, string> = {
   requested: 'Requested',
   approval: 'Approved by',
   denial: 'Denied by',
-  approved: 'Approved',
+  approved: 'Approvals complete',
   denied: 'Denied',
   granting: 'Granting',
   granted: 'Access granted',
@@ -49,9 +49,15 @@ const EVENT_WORDS: Record<string, string> = {
   action_rejected: 'Action refused for',
 };
 
+/** An audit type without its `request.` prefix: `request.granted` → `granted`. */
+export function eventKind(type: string): string {
+  return type.replace(/^request\./, '');
+}
+
 /** One timeline line, e.g. "Approved by bob@example.com (portal)". */
 export function eventWords(e: { type: string; actor: string; channel: string | null }): string {
-  const label = EVENT_WORDS[e.type] ?? e.type.replace(/_/g, ' ');
+  const kind = eventKind(e.type);
+  const label = EVENT_WORDS[kind] ?? kind.replace(/[._]/g, ' ');
   const who =
     e.actor && e.actor !== 'grantflow'
       ? ` ${label.endsWith(' by') || label.endsWith(' for') ? '' : '· '}${e.actor}`

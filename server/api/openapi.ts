@@ -136,6 +136,38 @@ export const openApiDocument = {
         responses: { 200: { description: 'JSON lines or CSV' }, 403: error },
       },
     },
+    '/api/v1/audit/events': {
+      get: {
+        summary: 'Search the audit log (admin), newest first',
+        parameters: [
+          { name: 'requestId', in: 'query', schema: { type: 'string' } },
+          { name: 'actor', in: 'query', schema: { type: 'string' }, description: 'Email, or `grantflow`' },
+          {
+            name: 'type',
+            in: 'query',
+            schema: { type: 'string' },
+            examples: { granted: { value: 'granted' } },
+          },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 },
+          },
+        ],
+        responses: {
+          200: { description: 'Events', ...json({ type: 'array', items: ref('AuditEvent') }) },
+          400: error,
+          403: error,
+        },
+      },
+    },
+    '/api/v1/admin/flows': {
+      get: {
+        summary: 'Every loaded flow: who may request and approve, what, and where it notifies (admin)',
+        responses: { 200: { description: 'Flows', ...json({ type: 'array' }) }, 403: error },
+      },
+    },
     '/api/v1/audit/verify': {
       get: {
         summary: 'Check the audit hash chain (admin)',
@@ -155,6 +187,12 @@ export const openApiDocument = {
   components: {
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'An API token from `grantflow tokens create`' },
+      session: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'gf_session',
+        description: 'The portal login (/auth/login); state-changing calls also send x-csrf-token',
+      },
     },
     schemas: {
       Error: {
@@ -163,7 +201,12 @@ export const openApiDocument = {
           error: {
             type: 'object',
             required: ['code', 'message'],
-            properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+            properties: {
+              code: { type: 'string' },
+              message: { type: 'string' },
+              field: { type: 'string' },
+              loginUrl: { type: 'string', description: 'step_up_required: log in again here' },
+            },
           },
         },
       },
@@ -204,9 +247,29 @@ export const openApiDocument = {
         type: 'object',
         properties: {
           id: { type: 'string' },
+          workflowId: { type: 'string' },
           status: { type: 'string' },
           approvals: { type: 'array' },
-          timeline: { type: 'array' },
+          stepUp: { type: 'boolean', description: 'Decisions need a recent portal login' },
+          actions: {
+            type: 'object',
+            description:
+              'What the caller may do now (approve, cancel, extend, revoke); the server still checks',
+          },
+          temporalUrl: { type: 'string', description: "The workflow's page in the Temporal Web UI" },
+          timeline: { type: 'array', items: ref('AuditEvent') },
+        },
+      },
+      AuditEvent: {
+        type: 'object',
+        properties: {
+          seq: { type: 'integer' },
+          at: { type: 'string', format: 'date-time' },
+          type: { type: 'string' },
+          actor: { type: 'string' },
+          channel: { type: 'string' },
+          requestId: { type: 'string' },
+          details: { type: 'object' },
         },
       },
     },

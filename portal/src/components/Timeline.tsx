@@ -1,5 +1,5 @@
 /** A request's audit timeline: requested, each decision, granted, extended, revoked — who, when, where. */
-import { eventWords, formatTime } from '../format';
+import { eventKind, eventWords, formatTime } from '../format';
 import type { TimelineEvent } from '../types';
 
 export function Timeline({ events }: { events: TimelineEvent[] }) {
@@ -9,7 +9,7 @@ export function Timeline({ events }: { events: TimelineEvent[] }) {
       {events.map((e, i) => {
         const note = noteOf(e);
         return (
-          <li key={`${e.at}-${e.type}-${i}`} data-event={e.type}>
+          <li key={`${e.at}-${e.type}-${i}`} data-event={eventKind(e.type)}>
             <time dateTime={e.at}>{formatTime(e.at)}</time>
             <span>{eventWords(e)}</span>
             {note && <q>{note}</q>}

@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, ApiError } from '../api';
 import { ErrorBox, Loaded } from '../components/states';
-import { eventWords, formatTime } from '../format';
+import { eventKind, eventWords, formatTime } from '../format';
 import { useApi, useTitle } from '../hooks';
 import type { AuditEvent, AuditVerifyResult } from '../types';
 
@@ -57,7 +57,7 @@ export function AuditPage() {
               id="f-type"
               value={type}
               onChange={(e) => setType(e.target.value)}
-              placeholder="e.g. granted"
+              placeholder="e.g. request.granted"
             />
           </div>
           <button type="submit">Filter</button>
@@ -77,8 +77,8 @@ export function AuditPage() {
         {verify && (
           <p className={verify.ok ? 'done' : 'error'} role="status" data-testid="verify-result">
             {verify.ok
-              ? `The hash chain is intact: ${verify.checked} events checked.`
-              : `The hash chain is BROKEN: ${verify.problems.length} problem(s) in ${verify.checked} events. ` +
+              ? `The hash chain is intact: ${verify.rows} events checked.`
+              : `The hash chain is BROKEN: ${verify.problems.length} problem(s) in ${verify.rows} events. ` +
                 verify.problems
                   .slice(0, 3)
                   .map((p) => `#${p.seq}: ${p.message}`)
@@ -100,7 +100,7 @@ export function AuditPage() {
             </thead>
             <tbody>
               {rows.map((e) => (
-                <tr key={e.seq} data-event={e.type}>
+                <tr key={e.seq} data-event={eventKind(e.type)}>
                   <td data-label="#">{e.seq}</td>
                   <td data-label="When">
                     <time dateTime={e.at}>{formatTime(e.at)}</time>

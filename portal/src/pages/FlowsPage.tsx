@@ -2,11 +2,11 @@
 import { Loaded } from '../components/states';
 import { formatDuration } from '../format';
 import { useApi, useTitle } from '../hooks';
-import type { AdminFlow, IntegrationHealth } from '../types';
+import type { DescribedFlow, IntegrationHealth } from '../types';
 
 export function FlowsPage() {
   useTitle('Flows & integrations');
-  const flows = useApi<AdminFlow[]>('/api/v1/admin/flows');
+  const flows = useApi<DescribedFlow[]>('/api/v1/admin/flows');
   const health = useApi<IntegrationHealth>('/api/v1/integrations/health', 30000);
   return (
     <section>

@@ -8,12 +8,13 @@ import { ApiError, loginUrl, post } from '../api';
 import { ErrorBox, Loaded } from '../components/states';
 import { Countdown, StatusBadge } from '../components/status';
 import { Timeline } from '../components/Timeline';
-import { formatDuration, formatTime, parseDuration } from '../format';
+import { eventKind, formatDuration, formatTime, parseDuration } from '../format';
 import { useApi, useTitle } from '../hooks';
 import { useSession } from '../session';
 import type { RequestDetail } from '../types';
 
 const SETTLED = ['DENIED', 'EXPIRED', 'CANCELLED', 'REVOKED', 'GRANT_FAILED'];
+const FINAL_EVENTS = ['denied', 'expired', 'cancelled', 'revoked', 'grant_failed'];
 
 export function RequestPage() {
   const { id = '' } = useParams();
@@ -21,8 +22,12 @@ export function RequestPage() {
   const path = `/api/v1/requests/${encodeURIComponent(id)}`;
   const [poll, setPoll] = useState(2000);
   const detail = useApi<RequestDetail>(path, poll);
-  const settled = detail.data && SETTLED.includes(detail.data.status);
-  if (settled && poll !== 0) setPoll(0);
+  // Stop refreshing once the request is over and its last event is in the timeline (it lands just after).
+  const over =
+    detail.data !== undefined &&
+    SETTLED.includes(detail.data.status) &&
+    detail.data.timeline.some((e) => FINAL_EVENTS.includes(eventKind(e.type)));
+  if (over && poll !== 0) setPoll(0);
   return (
     <section>
       <p className="crumbs">
