@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { createMetrics } from '../core/metrics';
+import { freePort } from '../devstack/ports';
 import { openStore } from '../store';
 import { startApiServer, type ApiServer } from '../server/start';
 import { createHarness, type Harness } from './helpers/harness';
+import { startProvider } from './helpers/oidc-provider';
 import { getTestPostgres } from './setup/postgres';
 import { testLog } from './setup/stack';
 
@@ -21,25 +22,6 @@ interface Answer {
   csrfToken?: string;
   error?: { code: string };
   request?: { id: string; requester: string };
-}
-
-/** The few parts of oidc-provider's Provider the test drives (the package ships no types). */
-interface OidcProvider {
-  callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
-  interactionDetails(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-  ): Promise<{ prompt: { name: string }; session?: { accountId: string }; params: Record<string, unknown> }>;
-  interactionFinished(
-    req: http.IncomingMessage,
-    res: http.ServerResponse,
-    result: Record<string, unknown>,
-    options: { mergeWithLastSubmission: boolean },
-  ): Promise<void>;
-  Grant: new (o: { accountId: string; clientId: string }) => {
-    addOIDCScope(s: string): void;
-    save(): Promise<string>;
-  };
 }
 
 /** Cookies per origin, as a browser would keep them (paths and expiry simplified). */
@@ -65,14 +47,6 @@ class Jar {
     }
     this.cookies.set(url.origin, jar);
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 describe('browser login (OpenID Connect, sessions, CSRF, dev login)', function () {
@@ -296,74 +270,3 @@ describe('sessions in PostgreSQL', function () {
     }
   });
 });
-
-/**
- * A real OpenID provider: one confidential client (code flow, PKCE required) and a login page that logs in
- * whoever `who()` names and consents at once, through provider.interactionFinished.
- */
-async function startProvider(
-  issuer: string,
-  port: number,
-  publicUrl: string,
-  who: () => string,
-): Promise<http.Server> {
-  // Through a variable: TypeScript would look for types the package does not ship.
-  const moduleName = 'oidc-provider';
-  const { default: Provider } = (await import(moduleName)) as {
-    default: new (issuer: string, config: Record<string, unknown>) => OidcProvider;
-  };
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: 'grantflow',
-        client_secret: 'test-secret',
-        redirect_uris: [`${publicUrl}/auth/callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-    ],
-    pkce: { required: () => true },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-    findAccount: async (_ctx: unknown, sub: string) => ({
-      accountId: sub,
-      claims: async () => ({ sub, email: sub, email_verified: true }),
-    }),
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    cookies: { keys: ['test-cookie-key'] },
-  });
-  const callback = provider.callback();
-  const server = http.createServer((req, res) => {
-    if (!req.url?.startsWith('/interaction/')) return callback(req, res);
-    void (async () => {
-      const details = await provider.interactionDetails(req, res);
-      if (details.prompt.name === 'login') {
-        await provider.interactionFinished(
-          req,
-          res,
-          { login: { accountId: who() } },
-          { mergeWithLastSubmission: false },
-        );
-        return;
-      }
-      const grant = new provider.Grant({
-        accountId: String(details.session?.accountId),
-        clientId: String(details.params.client_id),
-      });
-      grant.addOIDCScope(String(details.params.scope));
-      const grantId = await grant.save();
-      await provider.interactionFinished(
-        req,
-        res,
-        { consent: { grantId } },
-        { mergeWithLastSubmission: true },
-      );
-    })().catch((err: unknown) => {
-      res.statusCode = 500;
-      res.end(String(err));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return server;
-}
