@@ -51,7 +51,11 @@ describe('config: the example grantflow.yaml', () => {
     assert.equal(config.file, EXAMPLE);
     assert.equal(config.version, createHash('sha256').update(BASE).digest('hex'));
     assert.equal(config.taskQueue, 'grantflow');
-    assert.deepEqual(config.settings, { revokeAlertAfterAttempts: 5, revokeMaxBackoffMs: 60_000 });
+    assert.deepEqual(config.settings, {
+      revokeAlertAfterAttempts: 5,
+      revokeMaxBackoffMs: 60_000,
+      stepUpMaxAgeMs: 600_000,
+    });
     assert.deepEqual(
       config.identities.map((i) => [i.email, i.groups, i.accounts]),
       [
