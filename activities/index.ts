@@ -8,6 +8,7 @@ import type { ConnectorRegistry, AccessTarget } from '../connectors/types';
 import type { Notifier } from '../chat-adapters/notifier';
 import type { Store } from '../store/types';
 import type { Metrics } from '../core/metrics';
+import type { CredentialVault } from '../core/credentials';
 import { FINAL_STATUSES } from '../workflows/definitions';
 import type {
   GrantAccessInput,
@@ -16,6 +17,7 @@ import type {
   RecordEventInput,
   RevokeAccessInput,
   RevokeAccessResult,
+  RevokeOverdueInput,
 } from './types';
 
 export interface ActivityDeps {
@@ -24,6 +26,8 @@ export interface ActivityDeps {
   notifier: Notifier;
   log: Logger;
   metrics?: Metrics;
+  /** Keeps the sign-in a grant made (temporary users) for its requester alone. */
+  credentials: CredentialVault;
   /** Admin emails to alert when a revoke keeps failing. */
   adminAlerts: () => Parameters<Notifier['alert']>[0];
 }
@@ -63,22 +67,46 @@ export function createActivities(deps: ActivityDeps) {
 
   async function grantAccess(input: GrantAccessInput): Promise<GrantAccessResult> {
     const connector = connectors.get(input.target.integration);
+    const ref = { target: input.target, requestId: input.requestId };
+    const now = Date.now();
+    const expiresAt = new Date(now + input.durationMs);
+    const latestEnd = new Date(now + Math.max(input.durationMs, input.maxTotalDurationMs ?? 0));
+    const doGrant = async () => {
+      const result = await connector.grant({ ...ref, expiresAt, latestEnd });
+      const verified = connector.check ? (await connector.check(ref)).exists : undefined;
+      if (verified === false)
+        throw new Error(
+          `grant did not take effect: ${input.target.account} lacks ${input.target.permission}`,
+        );
+      // The sign-in goes to the requester alone; the activity returns (and history records) only that it exists.
+      if (result.credentials)
+        await deps.credentials.keep({
+          requestId: input.requestId,
+          requester: input.requester ?? '',
+          credentials: result.credentials,
+          expiresAt: latestEnd,
+        });
+      return {
+        details: {
+          ...result.details,
+          verified: verified ?? 'not verifiable',
+          ...(result.credentials ? { credentials: 'kept for the requester' } : {}),
+        },
+        credentials: result.credentials !== undefined,
+      };
+    };
     try {
+      if (!connector.sharesAccess) {
+        const { details, credentials } = await doGrant();
+        return { alreadyHeld: false, details, credentials, grantedAt: new Date().toISOString() };
+      }
       const outcome = await store.withAccessLock(accessKey(input.target), async (holders) => {
         const held = await holders.list();
         const alreadyHeld = held.some((id) => id !== input.requestId);
         // Granting is idempotent, so it runs even when held: access removed outside Grantflow comes back.
-        const result = await connector.grant({
-          target: input.target,
-          requestId: input.requestId,
-          expiresAt: new Date(Date.now() + input.durationMs),
-        });
-        if (!(await connector.hasAccess(input.target)))
-          throw new Error(
-            `grant did not take effect: ${input.target.account} lacks ${input.target.permission}`,
-          );
-        await holders.add(input.requestId, new Date(Date.now() + input.durationMs));
-        return { alreadyHeld, details: result.details };
+        const { details, credentials } = await doGrant();
+        await holders.add(input.requestId, expiresAt);
+        return { alreadyHeld, details, credentials };
       });
       // The clock starts once the grant and its holder row have committed.
       return { ...outcome, grantedAt: new Date().toISOString() };
@@ -89,32 +117,97 @@ export function createActivities(deps: ActivityDeps) {
 
   async function revokeAccess(input: RevokeAccessInput): Promise<RevokeAccessResult> {
     const connector = connectors.get(input.target.integration);
+    const ref = { target: input.target, requestId: input.requestId };
     const attempt = Context.current().info.attempt;
+    const doRevoke = async (): Promise<RevokeAccessResult> => {
+      const startedAt = new Date();
+      const result = await connector.revoke(ref);
+      const verification = await verifyRevoked(input, startedAt);
+      return {
+        revoked: true,
+        heldBy: [],
+        sessionsTerminated: result.sessionsTerminated,
+        verified: verification,
+        revokedAt: new Date().toISOString(),
+      };
+    };
     try {
-      return await store.withAccessLock(accessKey(input.target), async (holders) => {
-        await holders.remove(input.requestId);
-        const heldBy = await holders.list();
-        if (heldBy.length > 0) {
-          return { revoked: false, heldBy, sessionsTerminated: 0, revokedAt: new Date().toISOString() };
-        }
-        const result = await connector.revoke({ target: input.target, requestId: input.requestId });
-        if (await connector.hasAccess(input.target))
-          throw new Error(
-            `revoke did not take effect: ${input.target.account} still has ${input.target.permission}`,
-          );
-        return {
-          revoked: true,
-          heldBy,
-          sessionsTerminated: result.sessionsTerminated,
-          revokedAt: new Date().toISOString(),
-        };
-      });
+      const outcome = connector.sharesAccess
+        ? await store.withAccessLock(accessKey(input.target), async (holders) => {
+            await holders.remove(input.requestId);
+            const heldBy = await holders.list();
+            if (heldBy.length > 0)
+              return {
+                revoked: false,
+                heldBy,
+                sessionsTerminated: 0,
+                verified: 'still held by another request' as const,
+                revokedAt: new Date().toISOString(),
+              };
+            return doRevoke();
+          })
+        : await doRevoke();
+      await deps.credentials.forget(input.requestId);
+      return outcome;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.warn({ requestId: input.requestId, attempt, err: message }, 'revoke failed; it will be retried');
       if (attempt % input.alertAfterAttempts === 0) await alertRevokeFailing(input, attempt, message);
       throw err;
     }
+  }
+
+  /**
+   * Looks through the connector that the access is gone and no session that started before the revoke is left;
+   * writes the result to the audit log. Throws (so the revoke is retried) when access remains.
+   */
+  async function verifyRevoked(
+    input: RevokeAccessInput,
+    startedAt: Date,
+  ): Promise<boolean | 'not verifiable'> {
+    const connector = connectors.get(input.target.integration);
+    const ref = { target: input.target, requestId: input.requestId };
+    const base = { actor: 'grantflow', requestId: input.requestId, channel: 'workflow' };
+    if (!connector.check) {
+      await store.appendAudit({
+        ...base,
+        eventKey: `${input.requestId}:revoke-verification`,
+        type: 'request.revoke_unverifiable',
+        details: { connector: connector.type, why: 'the connector cannot list access' },
+      });
+      return 'not verifiable';
+    }
+    const seen = await connector.check(ref, { sessionsBefore: startedAt });
+    if (seen.exists || seen.liveSessions > 0)
+      throw new Error(
+        `revoke did not take effect: ${seen.exists ? `${input.target.account} still has ${input.target.permission}` : ''}` +
+          `${seen.exists && seen.liveSessions ? ' and ' : ''}${seen.liveSessions ? `${seen.liveSessions} session(s) remain` : ''}`,
+      );
+    await store.appendAudit({
+      ...base,
+      eventKey: `${input.requestId}:revoke-verification`,
+      type: 'request.revoke_verified',
+      details: { accessExists: false, liveSessions: 0, checkedAt: new Date().toISOString() },
+    });
+    return true;
+  }
+
+  /** The revoke is past its overdue threshold and still failing: tell the admins (the workflow keeps retrying). */
+  async function alertRevokeOverdue(input: RevokeOverdueInput): Promise<void> {
+    await store.appendAudit({
+      eventKey: `${input.requestId}:alert:revoke-overdue`,
+      type: 'alert.revoke_overdue',
+      actor: 'grantflow',
+      requestId: input.requestId,
+      channel: 'workflow',
+      details: { target: input.target, overdueAfterMs: input.overdueAfterMs },
+    });
+    await notifier.alert(deps.adminAlerts(), {
+      requestId: input.requestId,
+      text:
+        `REVOKE OVERDUE: ${input.target.permission} on ${input.target.integration} for ${input.requester} ` +
+        `is still not revoked ${Math.round(input.overdueAfterMs / 1000)} s after it was due; Grantflow keeps retrying.`,
+    });
   }
 
   async function alertRevokeFailing(input: RevokeAccessInput, attempt: number, error: string): Promise<void> {
@@ -136,7 +229,7 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  return { recordEvent, notify, grantAccess, revokeAccess };
+  return { recordEvent, notify, grantAccess, revokeAccess, alertRevokeOverdue };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

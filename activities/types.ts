@@ -28,6 +28,10 @@ export interface GrantAccessInput {
   requestId: string;
   target: AccessTarget;
   durationMs: number;
+  /** Who asked: the only person who may read a sign-in the grant makes. (Absent in workflows started before.) */
+  requester?: string;
+  /** The longest the grant may last with extensions: the backstop connectors may set. */
+  maxTotalDurationMs?: number;
 }
 
 export interface GrantAccessResult {
@@ -36,6 +40,8 @@ export interface GrantAccessResult {
   /** True when another active request already held this access, so nothing changed in the target. */
   alreadyHeld: boolean;
   details: Record<string, string | number | boolean>;
+  /** The grant made a sign-in of its own, kept for the requester (never the sign-in itself). */
+  credentials?: boolean;
 }
 
 export interface RevokeAccessInput {
@@ -53,5 +59,14 @@ export interface RevokeAccessResult {
   /** The requests that still hold the access. */
   heldBy: string[];
   sessionsTerminated: number;
+  /** The connector looked and the access is gone (true), or it cannot look, or the access stays for another holder. */
+  verified?: boolean | 'not verifiable' | 'still held by another request';
   revokedAt: string;
+}
+
+export interface RevokeOverdueInput {
+  requestId: string;
+  requester: string;
+  target: AccessTarget;
+  overdueAfterMs: number;
 }

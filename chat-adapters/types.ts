@@ -15,6 +15,8 @@ export type RequestStatus =
   | 'GRANTING'
   | 'ACTIVE'
   | 'REVOKING'
+  /** The revoke is taking longer than settings.revokeOverdueAfter; it is still being retried. */
+  | 'REVOKE_OVERDUE'
   | 'REVOKED'
   | 'GRANT_FAILED';
 
@@ -54,6 +56,8 @@ export interface RequestMessage {
   event: MessageEvent;
   /** Free text for the event, e.g. the alert reason. */
   note?: string;
+  /** The grant made a sign-in of its own (temporary user), waiting for the requester in the portal. */
+  signIn?: boolean;
 }
 
 export type MessageEvent =

@@ -13,6 +13,7 @@ export const STATUS_WORDS: Record<RequestStatus, string> = {
   GRANTING: 'Granting',
   ACTIVE: 'Active',
   REVOKING: 'Revoking',
+  REVOKE_OVERDUE: 'Revoke overdue',
   REVOKED: 'Revoked',
   GRANT_FAILED: 'Grant failed',
 };
@@ -63,6 +64,8 @@ export function statusText(m: RequestMessage, audience: Audience, f: StatusForma
         return 'Cancelled by the requester';
       case 'REVOKING':
         return 'Revoking access…';
+      case 'REVOKE_OVERDUE':
+        return 'Revoke OVERDUE: still retrying; admins are alerted';
       case 'REVOKED':
         return `Revoked at ${revokedAt()}`;
       case 'GRANT_FAILED':
@@ -77,7 +80,13 @@ export function statusText(m: RequestMessage, audience: Audience, f: StatusForma
       return 'Approved: granting your access now';
     case 'ACTIVE': {
       const length = formatDuration(m.durationMs);
-      return m.expiresAt ? `Granted until ${f.date(m.expiresAt)} (${length})` : `Granted for ${length}`;
+      const granted = m.expiresAt
+        ? `Granted until ${f.date(m.expiresAt)} (${length})`
+        : `Granted for ${length}`;
+      // Never the sign-in itself: only where the requester alone can read it.
+      return m.signIn
+        ? `${granted}. A sign-in was made for you alone: open the request in the portal, or run grantflow credentials ${m.requestId}`
+        : granted;
     }
     case 'DENIED':
       return 'Your request was denied';
@@ -86,6 +95,7 @@ export function statusText(m: RequestMessage, audience: Audience, f: StatusForma
     case 'CANCELLED':
       return 'This request was cancelled';
     case 'REVOKING':
+    case 'REVOKE_OVERDUE':
       return 'Your access is being revoked';
     case 'REVOKED':
       return `Your access has been revoked (${revokedAt()})`;

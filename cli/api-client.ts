@@ -2,6 +2,7 @@
  * A small typed client of the HTTP API (/api/v1) for the CLI's API mode. The bearer token is the identity;
  * it is sent only in the Authorization header and never printed.
  */
+import type { IssuedCredentials } from '../connectors/types';
 import { redactUrl } from '../core/logger';
 import type { RequestRow } from '../store/types';
 import type { RequestView } from '../workflows/definitions';
@@ -54,6 +55,7 @@ export interface ApiClient {
   extend(id: string, by: string): Promise<RequestView>;
   revoke(id: string, reason?: string): Promise<RequestView>;
   cancel(id: string): Promise<RequestView>;
+  credentials(id: string): Promise<IssuedCredentials>;
 }
 
 export function createApiClient(settings: ApiSettings): ApiClient {
@@ -74,6 +76,7 @@ export function createApiClient(settings: ApiSettings): ApiClient {
     extend: (id, by) => action(id, 'extend', { by }),
     revoke: (id, reason) => action(id, 'revoke', reason === undefined ? {} : { reason }),
     cancel: (id) => action(id, 'cancel', {}),
+    credentials: (id) => call('GET', `/api/v1/requests/${encodeURIComponent(id)}/credentials`),
   };
 }
 

@@ -17,6 +17,7 @@ export function apiBackend(settings: ApiSettings): RequestBackend {
     extend: (id, by) => api.extend(id, by),
     revoke: (id, reason) => api.revoke(id, reason),
     cancel: (id) => api.cancel(id),
+    credentials: (id) => api.credentials(id),
     list: (filter) => {
       if (filter.requester)
         throw new InvalidInputError('--requester is for operator mode; in API mode use --scope', 'requester');

@@ -2,6 +2,7 @@
  * Operator mode: the request commands straight against Temporal and the store, acting as `--as` (or
  * GRANTFLOW_USER), which must be an identity in the config.
  */
+import { CredentialsNeedApiModeError } from './errors';
 import { createRequest } from '../core/create-request';
 import { InvalidInputError } from '../core/errors';
 import {
@@ -38,6 +39,9 @@ export async function operatorBackend(options: GlobalOptions): Promise<RequestBa
         requester: filter.requester?.toLowerCase(),
         limit: filter.limit,
       });
+    },
+    credentials: async () => {
+      throw new CredentialsNeedApiModeError();
     },
     close: () => ctx.close(),
   };

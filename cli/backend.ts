@@ -2,6 +2,7 @@
  * What the request commands run against: the HTTP API when GRANTFLOW_API_URL and GRANTFLOW_TOKEN are set
  * (the token is the identity), else Temporal and the store directly (operator mode, `--as` names the actor).
  */
+import type { IssuedCredentials } from '../connectors/types';
 import type { RequestRow } from '../store/types';
 import type { RequestView } from '../workflows/definitions';
 import { apiSettingsFromEnv } from './api-client';
@@ -36,6 +37,8 @@ export interface RequestBackend {
   revoke(id: string, reason?: string): Promise<RequestView>;
   cancel(id: string): Promise<RequestView>;
   list(filter: BackendListInput): Promise<RequestRow[]>;
+  /** The sign-in a temporary-user grant made, for its requester (API mode only). */
+  credentials(id: string): Promise<IssuedCredentials>;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,7 @@ export async function openBackend(options: GlobalOptions): Promise<RequestBacken
   return operatorBackend(options);
 }
 
-const UNSETTLED = ['APPROVED', 'GRANTING', 'REVOKING', 'PENDING_APPROVAL'];
+const UNSETTLED = ['APPROVED', 'GRANTING', 'REVOKING', 'REVOKE_OVERDUE', 'PENDING_APPROVAL'];
 
 /** Polls until the request is ACTIVE or resolved, or the timeout passes (then returns the last view). */
 export async function waitUntilSettled(

@@ -53,6 +53,10 @@ export function applyDevDefaults(env: NodeJS.ProcessEnv = process.env): DevState
   env.TEMPORAL_NAMESPACE ??= dev.namespace;
   env.GRANTFLOW_SANDBOX_DB_URL ??= dev.sandboxConnectorUrl;
   env.GRANTFLOW_CONFIG ??= dev.configFile;
+  // The payload key `grantflow dev` made (devstack/dev.ts ensureDevKeys), unless keys are given.
+  const keys = path.join(dataDir(), 'encryption-keys');
+  if (!env.GRANTFLOW_ENCRYPTION_KEYS && existsSync(keys))
+    env.GRANTFLOW_ENCRYPTION_KEYS = readFileSync(keys, 'utf8').trim();
   return dev;
 }
 

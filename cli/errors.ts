@@ -14,12 +14,26 @@ const EXIT_BY_CODE: Record<string, number> = {
   temporal_unreachable: 8,
   unauthenticated: 9,
   forbidden: 9,
+  no_credentials: 4,
 };
 
 /** The API answered with an error (`{ error: { code, message, field? } }`, or a bare non-2xx status). */
 export class ApiCallError extends GrantflowError {
   constructor(code: string, message: string, httpStatus: number, field?: string) {
     super(message, code, httpStatus, EXIT_BY_CODE[code] ?? (httpStatus >= 500 ? 8 : 1), field);
+  }
+}
+
+/** Operator mode does not hand out a grant's sign-in: it is for the requester, through their own API token. */
+export class CredentialsNeedApiModeError extends GrantflowError {
+  constructor() {
+    super(
+      "a grant's sign-in is for its requester only: run this in API mode with your own token " +
+        '(GRANTFLOW_API_URL and GRANTFLOW_TOKEN from `grantflow tokens create`), or open the request in the portal',
+      'credentials_need_api_mode',
+      403,
+      9,
+    );
   }
 }
 

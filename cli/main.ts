@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors';
 import { GrantflowError } from '../core/errors';
 import { registerAdminCommands } from './commands/admin';
+import { registerIntegrationCommands } from './commands/integrations';
 import { registerProcessCommands } from './commands/processes';
 import { registerRequestCommands } from './commands/requests';
 import { registerTokenCommands } from './commands/tokens';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   const globals = () => program.opts<GlobalOptions>();
   registerRequestCommands(program, globals);
   registerAdminCommands(program, globals);
+  registerIntegrationCommands(program, globals);
   registerProcessCommands(program, globals);
   registerTokenCommands(program, globals);
   return program;

@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../policy/duration';
 import { canRequest, isInSet, resolveSet } from '../policy/evaluate';
-import { findIdentity } from '../policy/snapshot';
+import { accountIn, findIdentity } from '../policy/snapshot';
 import { UnknownIdentityError } from './errors';
 import type { GrantflowConfig } from './types';
 
@@ -111,8 +111,8 @@ export function explainFor(config: GrantflowConfig, email: string): Explanation 
           integration: r.integration,
           integrationType: config.integrations[r.integration]?.type ?? 'unknown',
           permissions: r.permissions,
-          account: Object.hasOwn(identity.accounts, r.integration)
-            ? identity.accounts[r.integration]
+          account: Object.hasOwn(config.integrations, r.integration)
+            ? accountIn(identity, r.integration, config.integrations[r.integration]!)
             : undefined,
         })),
         defaultDurationMs: flow.defaultDurationMs,

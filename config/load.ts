@@ -308,6 +308,7 @@ function buildConfig(
       revokeAlertAfterAttempts: data.settings.revokeAlertAfterAttempts,
       revokeMaxBackoffMs: data.settings.revokeMaxBackoff,
       stepUpMaxAgeMs: data.settings.stepUpMaxAge,
+      revokeOverdueAfterMs: data.settings.revokeOverdueAfter,
     },
   };
 }

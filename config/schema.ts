@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../policy/duration';
 import { resolveSet } from '../policy/evaluate';
 import { postgresIntegrationSchema } from '../connectors/postgres/config';
+import { webhookIntegrationSchema } from '../connectors/webhook/config';
+import { awsIntegrationSchema } from '../connectors/aws/config';
+import { mysqlIntegrationSchema } from '../connectors/mysql/config';
 import type { FieldProblem, PathSegment } from './errors';
 
 const MINUTE = 60_000;
@@ -77,7 +80,12 @@ const identitySchema = z
   .strict();
 
 /** New integration types join this union by their `type`. */
-export const integrationSchema = z.discriminatedUnion('type', [postgresIntegrationSchema]);
+export const integrationSchema = z.discriminatedUnion('type', [
+  postgresIntegrationSchema,
+  webhookIntegrationSchema,
+  awsIntegrationSchema,
+  mysqlIntegrationSchema,
+]);
 
 const resourceSchema = z
   .object({
@@ -139,9 +147,16 @@ export const configDocumentSchema = z
         revokeMaxBackoff: duration.default(MINUTE),
         /** How recent a portal login must be to decide on a step-up flow. */
         stepUpMaxAge: duration.default(10 * MINUTE),
+        /** A revoke not done this long after it started is REVOKE_OVERDUE, and admins are alerted. */
+        revokeOverdueAfter: duration.default(5 * MINUTE),
       })
       .strict()
-      .default({ revokeAlertAfterAttempts: 5, revokeMaxBackoff: MINUTE, stepUpMaxAge: 10 * MINUTE }),
+      .default({
+        revokeAlertAfterAttempts: 5,
+        revokeMaxBackoff: MINUTE,
+        stepUpMaxAge: 10 * MINUTE,
+        revokeOverdueAfter: 5 * MINUTE,
+      }),
     identities: z.array(identitySchema),
     admins: principalSet
       .extend({ alerts: z.array(notificationTargetSchema).default([]) })
@@ -171,19 +186,28 @@ function unwrap(schema: z.ZodType): z.ZodType {
   }
 }
 
-/** The keys allowed in the object at `path` (used to suggest a fix for a misspelled key). */
+/**
+ * The keys allowed in the object at `path` (used to suggest a fix for a misspelled key). Under a union of object
+ * types (integrations), the keys of every type, or — deeper — of the first type that has the next key.
+ */
 export function knownKeysAt(path: readonly PathSegment[]): string[] {
   let s = unwrap(configDocumentSchema);
+  const objectsOf = (u: z.ZodType): z.ZodObject[] =>
+    u instanceof z.ZodDiscriminatedUnion
+      ? (u.options as z.ZodType[]).map(unwrap).filter((o): o is z.ZodObject => o instanceof z.ZodObject)
+      : [];
   for (const seg of path) {
-    if (s instanceof z.ZodObject) s = s.shape[seg as string] as z.ZodType;
+    const inUnion = objectsOf(s).find((o) => Object.hasOwn(o.shape, seg as string));
+    if (inUnion) s = inUnion.shape[seg as string] as z.ZodType;
+    else if (s instanceof z.ZodObject) s = s.shape[seg as string] as z.ZodType;
     else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
     else if (s instanceof z.ZodRecord) s = s.valueType as z.ZodType;
-    else if (s instanceof z.ZodDiscriminatedUnion && s.options.length === 1) s = s.options[0] as z.ZodType;
     else return [];
     if (!s) return [];
     s = unwrap(s);
-    if (s instanceof z.ZodDiscriminatedUnion && s.options.length === 1) s = s.options[0] as z.ZodType;
   }
+  const union = objectsOf(s);
+  if (union.length) return [...new Set(union.flatMap((o) => Object.keys(o.shape)))];
   return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
 }
 

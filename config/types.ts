@@ -3,8 +3,12 @@
  */
 import type { AccessFlow, Identity, NotificationTarget, PrincipalSet } from '../policy/types';
 import type { PostgresIntegrationConfig } from '../connectors/postgres/config';
+import type { WebhookIntegrationConfig } from '../connectors/webhook/config';
+import type { AwsIntegrationConfig } from '../connectors/aws/config';
+import type { MysqlIntegrationConfig } from '../connectors/mysql/config';
 
-export type IntegrationConfig = PostgresIntegrationConfig;
+export type IntegrationConfig =
+  PostgresIntegrationConfig | MysqlIntegrationConfig | AwsIntegrationConfig | WebhookIntegrationConfig;
 
 export interface AdminsConfig extends PrincipalSet {
   /** Where operator alerts go (e.g. a revoke that keeps failing). */
@@ -49,5 +53,7 @@ export interface GrantflowConfig {
     revokeMaxBackoffMs: number;
     /** How recent a portal login must be to decide on a step-up flow. @default '10m' */
     stepUpMaxAgeMs: number;
+    /** A revoke not done this long after it started is REVOKE_OVERDUE and alerts admins. @default '5m' */
+    revokeOverdueAfterMs: number;
   };
 }

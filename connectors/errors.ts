@@ -55,3 +55,19 @@ export class WrongIntegrationError extends ConnectorError {
     this.name = 'WrongIntegrationError';
   }
 }
+
+/** A permission that the integration's config does not list. */
+export class UnknownPermissionError extends ConnectorError {
+  constructor(
+    readonly integration: string,
+    readonly permission: string,
+    known: string[],
+  ) {
+    super(
+      'UNKNOWN_PERMISSION',
+      `The integration "${integration}" has no permission "${permission}" (it has: ${known.join(', ') || 'none'})`,
+      false,
+    );
+    this.name = 'UnknownPermissionError';
+  }
+}

@@ -6,12 +6,21 @@ import type { Logger } from 'pino';
 import type { IntegrationConfig } from '../config/types';
 import { UnknownIntegrationError, UnsupportedIntegrationTypeError } from './errors';
 import { createPostgresConnector } from './postgres';
+import { createWebhookConnector } from './webhook';
+import { createAwsConnector } from './aws';
+import { createMysqlConnector } from './mysql';
 import type { Connector, ConnectorRegistry } from './types';
 
 function createConnector(name: string, config: IntegrationConfig, log: Logger | undefined): Connector {
   switch (config.type) {
     case 'postgres':
       return createPostgresConnector(name, config, { log });
+    case 'webhook':
+      return createWebhookConnector(name, config, { log });
+    case 'aws':
+      return createAwsConnector(name, config, { log });
+    case 'mysql':
+      return createMysqlConnector(name, config, { log });
     default:
       // Config validation admits only known types; this guards configs built by hand.
       throw new UnsupportedIntegrationTypeError(name, String((config as { type?: unknown }).type));

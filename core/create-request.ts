@@ -86,6 +86,7 @@ export async function createRequest(
     requestedAt: now,
     revokeAlertAfterAttempts: config.settings.revokeAlertAfterAttempts,
     revokeMaxBackoffMs: config.settings.revokeMaxBackoffMs,
+    revokeOverdueAfterMs: config.settings.revokeOverdueAfterMs,
   };
   try {
     await ctx.client.workflow.start(WORKFLOW_TYPE, {

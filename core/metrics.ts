@@ -10,6 +10,8 @@ export interface Metrics {
   requestsFinal: Counter<'state'>;
   /** Grants active now, read from the requests index at scrape time so every replica agrees. */
   grantsActive: Gauge;
+  /** Revokes past settings.revokeOverdueAfter and still being retried. */
+  revokesOverdue: Gauge;
 }
 
 export function createMetrics(store?: Store): Metrics {
@@ -30,5 +32,14 @@ export function createMetrics(store?: Store): Metrics {
       this.set(await store.countRequests({ status: 'ACTIVE' }));
     },
   });
-  return { registry, requestsFinal, grantsActive };
+  const revokesOverdue = new Gauge({
+    name: 'grantflow_revokes_overdue',
+    help: 'Revokes not done within settings.revokeOverdueAfter and still being retried (REVOKE_OVERDUE)',
+    registers: [registry],
+    async collect() {
+      if (!store) return;
+      this.set(await store.countRequests({ status: 'REVOKE_OVERDUE' }));
+    },
+  });
+  return { registry, requestsFinal, grantsActive, revokesOverdue };
 }

@@ -168,7 +168,9 @@ export async function waitForSettled(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await getRequest(ctx, requestId);
-    const settled = !['APPROVED', 'GRANTING', 'REVOKING', 'PENDING_APPROVAL'].includes(view.status);
+    const settled = !['APPROVED', 'GRANTING', 'REVOKING', 'REVOKE_OVERDUE', 'PENDING_APPROVAL'].includes(
+      view.status,
+    );
     if (settled || Date.now() > deadline) return view;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -6,7 +6,9 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { dataConverterFor } from './codec';
 import { TemporalUnreachableError } from './errors';
+import { keyringFromEnv, type Keyring } from './keyring';
 
 export interface TemporalSettings {
   connection: NativeConnectionOptions;
@@ -22,13 +24,22 @@ export function temporalSettings(overrides: { address?: string; namespace?: stri
   return { connection, namespace: overrides.namespace ?? loaded.namespace ?? 'default' };
 }
 
-export async function connectClient(settings: TemporalSettings): Promise<Client> {
+/** The client encrypts payloads with `keyring` (default: GRANTFLOW_ENCRYPTION_KEYS, when set). */
+export async function connectClient(
+  settings: TemporalSettings,
+  options: { keyring?: Keyring } = {},
+): Promise<Client> {
+  const keyring = options.keyring ?? keyringFromEnv();
   try {
     const connection = await Connection.connect({
       ...(settings.connection as ConnectionOptions),
       connectTimeout: '10s',
     });
-    return new Client({ connection, namespace: settings.namespace });
+    return new Client({
+      connection,
+      namespace: settings.namespace,
+      ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
+    });
   } catch (err) {
     throw new TemporalUnreachableError(String(settings.connection.address), settings.namespace, err);
   }

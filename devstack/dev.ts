@@ -4,13 +4,14 @@
  * server. State lives in GRANTFLOW_DATA_DIR (default .grantflow/), so a second start resumes in-flight grants.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import { mkdirSync, writeFileSync, rmSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { dataDir as defaultDataDir, readDevState, type DevState } from '../cli/context';
 import { findConfigFile } from '../config/load';
 import { ConfigHolder } from '../core/config-holder';
+import { createKeyring, newKeySpec, parseKeys, type Keyring } from '../core/keyring';
 import { createLogger } from '../core/logger';
 import { createMetrics } from '../core/metrics';
 import { connectClient, connectWorker } from '../core/temporal';
@@ -24,7 +25,12 @@ import { requirePort } from './ports';
 import { startSandboxPostgres } from './postgres';
 import { SandboxDirNotAccessibleError } from './postgres-errors';
 import { seedSandbox } from './sandbox-seed';
-import { ensureSearchAttributes, GRANTFLOW_SEARCH_ATTRIBUTES, startTemporalDevServer } from './temporal';
+import {
+  ensureSearchAttributes,
+  GRANTFLOW_SEARCH_ATTRIBUTES,
+  startTemporalDevServer,
+  type TemporalDevServerOptions,
+} from './temporal';
 
 export interface DevOptions {
   configFile?: string;
@@ -79,14 +85,12 @@ async function startAll(
   const apiPort = await requirePort('GRANTFLOW_PORT', 3000);
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
 
+  const keyring = ensureDevKeys(dir, log);
+
   log.info('starting the Temporal dev server (SQLite: %s)', path.join(dir, 'temporal.sqlite'));
-  const temporal = await startTemporalDevServer({
-    dbFile: path.join(dir, 'temporal.sqlite'),
-    port: temporalPort,
-    uiPort,
-    namespace,
-    searchAttributes: GRANTFLOW_SEARCH_ATTRIBUTES,
-  });
+  const temporal = await startTemporalDevServer(
+    devTemporalOptions(dir, { temporal: temporalPort, temporalUi: uiPort, api: apiPort }, namespace),
+  );
   stops.push(() => temporal.stop());
   const saConnection = await Connection.connect({ address: temporal.address });
   await ensureSearchAttributes(saConnection, namespace, GRANTFLOW_SEARCH_ATTRIBUTES);
@@ -128,11 +132,12 @@ async function startAll(
     store,
     log,
     metrics,
+    keyring,
   });
   stops.push(() => worker.shutdown());
   worker.run().catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
 
-  const client = await connectClient({ connection: { address: temporal.address }, namespace });
+  const client = await connectClient({ connection: { address: temporal.address }, namespace }, { keyring });
   stops.push(() => client.connection.close());
   const ctx = { config: holder.current, store, client, log };
   const api = await startApiServer({
@@ -160,6 +165,46 @@ async function startAll(
   };
   if (options.banner !== false) printBanner(state, holder.current(), seed, SANDBOX_INTEGRATION);
   return state;
+}
+
+/** The dev server's options: SQLite in the data folder, and the Web UI decoding payloads through the API server. */
+export function devTemporalOptions(
+  dir: string,
+  ports: { temporal: number; temporalUi: number; api: number },
+  namespace: string,
+): TemporalDevServerOptions {
+  return {
+    dbFile: path.join(dir, 'temporal.sqlite'),
+    port: ports.temporal,
+    uiPort: ports.temporalUi,
+    namespace,
+    searchAttributes: GRANTFLOW_SEARCH_ATTRIBUTES,
+    uiCodecEndpoint: `http://localhost:${ports.api}/codec`,
+  };
+}
+
+/** The dev stack's payload key file in the data folder (the CLI reads it too, see cli/context.ts). */
+export const DEV_KEYS_FILE = 'encryption-keys';
+
+/**
+ * The payload keys: GRANTFLOW_ENCRYPTION_KEYS when set, else `<data dir>/encryption-keys` (made on first start,
+ * mode 600, and kept: histories sealed under it must stay readable). Sets GRANTFLOW_ENCRYPTION_KEYS for
+ * everything in this process.
+ */
+export function ensureDevKeys(dir: string, log: Logger): Keyring {
+  let source = 'GRANTFLOW_ENCRYPTION_KEYS';
+  if (!process.env.GRANTFLOW_ENCRYPTION_KEYS?.trim()) {
+    source = path.join(dir, DEV_KEYS_FILE);
+    if (!existsSync(source)) {
+      writeFileSync(source, newKeySpec('dev1') + '\n', { mode: 0o600, flag: 'wx' });
+      log.info('made a payload encryption key in %s', source);
+    }
+    chmodSync(source, 0o600);
+    process.env.GRANTFLOW_ENCRYPTION_KEYS = readFileSync(source, 'utf8').trim();
+  }
+  const keyring = createKeyring(parseKeys(process.env.GRANTFLOW_ENCRYPTION_KEYS ?? '', source));
+  log.info('Temporal payloads are encrypted with key %s', keyring.currentKeyId);
+  return keyring;
 }
 
 /**

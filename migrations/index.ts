@@ -9,6 +9,7 @@ import * as chatConversations from './20261126000002_chat_conversations';
 import * as chatReferences from './20261126000003_chat_references';
 import * as apiTokens from './20261126000004_api_tokens';
 import * as sessions from './20261126000005_sessions';
+import * as grantCredentials from './20261126000006_grant_credentials';
 
 /** One migration: the name recorded in knex_migrations and its module. */
 export interface GrantflowMigration {
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly GrantflowMigration[] = [
   { name: '20261126000003_chat_references', migration: chatReferences },
   { name: '20261126000004_api_tokens', migration: apiTokens },
   { name: '20261126000005_sessions', migration: sessions },
+  { name: '20261126000006_grant_credentials', migration: grantCredentials },
 ];
 
 /** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */

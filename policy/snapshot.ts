@@ -116,7 +116,7 @@ export function checkRequest(config: GrantflowConfig, input: RequestInput): Requ
   const integration = ownValue(config.integrations, resource.integration);
   if (!integration)
     return refuse('resource', `resource ${resource.name} uses unknown integration ${resource.integration}`);
-  const account = ownValue(identity.accounts, resource.integration);
+  const account = accountIn(identity, resource.integration, integration);
   if (!account) {
     return refuse(
       'requester',
@@ -124,6 +124,21 @@ export function checkRequest(config: GrantflowConfig, input: RequestInput): Requ
     );
   }
   return { ok: true, flow, resource, integration, account, durationMs, snapshot: snapshotFlow(config, flow) };
+}
+
+/**
+ * The person's account in an integration: the one listed under `accounts`, or — where each grant makes its own
+ * user (temporary-user mode) and none is listed — the email's local part, which only names that user.
+ */
+export function accountIn(
+  identity: Pick<Identity, 'email' | 'accounts'>,
+  integrationName: string,
+  integration: { mode?: string } | object,
+): string | undefined {
+  const listed = ownValue(identity.accounts, integrationName);
+  if (listed) return listed;
+  const perGrant = 'mode' in integration && integration.mode === 'temporary-user';
+  return perGrant ? identity.email.split('@')[0] : undefined;
 }
 
 /** Reads a record by a configured name without ever reaching inherited properties such as `constructor`. */

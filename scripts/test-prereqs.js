@@ -19,7 +19,18 @@ function hasChromium() {
   return candidates.some((p) => p && fs.existsSync(p));
 }
 
-/** What the tests need. Later entries (MariaDB, moto) add `apt`/`pip` lists here. */
+/** MariaDB's server binary (Debian's mariadb-server), which the connector tests start in a private folder. */
+function hasMariaDb() {
+  return ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'].some((p) => fs.existsSync(p));
+}
+
+/** moto's server (PyPI moto[server]): the AWS API on loopback for the AWS connector tests. */
+function hasMoto() {
+  const res = spawnSync('python3', ['-c', 'import moto.server, flask'], { stdio: 'ignore' });
+  return !res.error && res.status === 0;
+}
+
+/** What the tests need. */
 const PREREQS = [
   {
     name: 'Temporal CLI',
@@ -33,6 +44,18 @@ const PREREQS = [
     // fonts-liberation: pages render with real metrics in screenshots, as in a person's browser.
     install: { apt: ['chromium', 'fonts-liberation'] },
     hint: 'Chromium for the portal tests (apt-get install chromium fonts-liberation, or set GRANTFLOW_CHROMIUM)',
+  },
+  {
+    name: 'MariaDB',
+    check: hasMariaDb,
+    install: { apt: ['mariadb-server', 'mariadb-client'] },
+    hint: 'MariaDB for the MySQL connector tests (apt-get install mariadb-server mariadb-client)',
+  },
+  {
+    name: 'moto',
+    check: hasMoto,
+    install: { pip: ['moto[server]'] },
+    hint: 'moto for the AWS connector tests (pip install "moto[server]")',
   },
 ];
 

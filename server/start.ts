@@ -15,6 +15,7 @@ import { TEAMS_OFF_MESSAGE, teamsSettings, type TeamsSettings } from '../chat-ad
 import { registerApi } from './api/routes';
 import { authSettingsFromEnv, registerAuth, type AuthSettings } from './auth';
 import { buildServer } from './app';
+import { registerCodecEndpoint } from './codec-endpoint';
 import { standardChecks } from './checks';
 import { registerPortal } from './portal';
 
@@ -67,6 +68,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     ctx,
     settings: options.authSettings ?? authSettingsFromEnv(process.env, `http://localhost:${options.port}`),
     devLogin,
+  });
+  registerCodecEndpoint(app, {
+    ctx,
+    metrics: options.metrics,
+    allowedOrigins: [options.temporalUiUrl ?? process.env.GRANTFLOW_TEMPORAL_UI_URL],
   });
   if (devLogin)
     log.warn('dev login is on: anyone who reaches this server can log in as any identity (/auth/dev)');

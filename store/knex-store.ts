@@ -14,6 +14,7 @@ import type { SentMessageRef } from '../chat-adapters/types';
 import { appendAuditEvent, listAuditRows, verifyAuditChain } from './audit';
 import type {
   AccessHolders,
+  StoredCredentials,
   ApiTokenRow,
   AuditEventInput,
   AuditRow,
@@ -376,6 +377,36 @@ export class KnexStore implements Store {
       .where('id', id)
       .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', iso))
       .update({ last_used_at: iso });
+  }
+
+  async putCredentials(row: StoredCredentials): Promise<void> {
+    await this.db()('grant_credentials')
+      .insert({
+        request_id: row.requestId,
+        requester: row.requester,
+        sealed: row.sealed,
+        created_at: row.createdAt,
+        expires_at: row.expiresAt,
+      })
+      .onConflict('request_id')
+      .merge();
+  }
+
+  async getCredentials(requestId: string): Promise<StoredCredentials | undefined> {
+    const r = (await this.db()('grant_credentials').where('request_id', requestId).first()) as
+      DbRow | undefined;
+    if (!r) return undefined;
+    return {
+      requestId: String(r.request_id),
+      requester: String(r.requester),
+      sealed: String(r.sealed),
+      createdAt: String(r.created_at),
+      expiresAt: String(r.expires_at),
+    };
+  }
+
+  async deleteCredentials(requestId: string): Promise<boolean> {
+    return (await this.db()('grant_credentials').where('request_id', requestId).delete()) > 0;
   }
 
   async createSession(row: SessionRow): Promise<void> {

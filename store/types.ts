@@ -60,6 +60,15 @@ export interface AuditRow {
   hash: string;
 }
 
+/** A grant's sign-in details, sealed (core/keyring.ts), for its requester only. */
+export interface StoredCredentials {
+  requestId: string;
+  requester: string;
+  sealed: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
 export interface AuditProblem {
   seq: number;
   eventKey: string;
@@ -179,6 +188,12 @@ export interface Store {
     last?: number;
   }): Promise<AuditRow[]>;
   verifyAudit(): Promise<AuditVerifyResult>;
+
+  /** Keeps a grant's sealed sign-in for its requester (replacing an earlier attempt's). */
+  putCredentials(row: StoredCredentials): Promise<void>;
+  getCredentials(requestId: string): Promise<StoredCredentials | undefined>;
+  /** Forgets a grant's sign-in (at revoke); true when there was one. */
+  deleteCredentials(requestId: string): Promise<boolean>;
 
   /** Stores a new API token (its hash only). */
   createApiToken(row: NewApiToken): Promise<void>;

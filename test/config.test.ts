@@ -55,6 +55,7 @@ describe('config: the example grantflow.yaml', () => {
       revokeAlertAfterAttempts: 5,
       revokeMaxBackoffMs: 60_000,
       stepUpMaxAgeMs: 600_000,
+      revokeOverdueAfterMs: 300_000,
     });
     assert.deepEqual(
       config.identities.map((i) => [i.email, i.groups, i.accounts]),
@@ -66,7 +67,8 @@ describe('config: the example grantflow.yaml', () => {
     );
     assert.deepEqual(config.admins.users, ['carol@example.com']);
     const db = config.integrations['sandbox-db'];
-    assert.equal(db.url, ENV.GRANTFLOW_SANDBOX_DB_URL);
+    assert.equal(db.type, 'postgres');
+    assert.equal(db.type === 'postgres' && db.url, ENV.GRANTFLOW_SANDBOX_DB_URL);
     assert.deepEqual(db.permissions, { readonly: { role: 'readonly' }, readwrite: { role: 'readwrite' } });
   });
 
@@ -96,7 +98,8 @@ describe('config: the example grantflow.yaml', () => {
 
   it('can be validated without its secrets when resolution is off', () => {
     const config = parseConfig(BASE, 'grantflow.yaml', {}, { resolveSecrets: false });
-    assert.equal(config.integrations['sandbox-db'].url, '${GRANTFLOW_SANDBOX_DB_URL}');
+    const db = config.integrations['sandbox-db'];
+    assert.equal(db.type === 'postgres' && db.url, '${GRANTFLOW_SANDBOX_DB_URL}');
   });
 });
 
@@ -241,7 +244,8 @@ describe('config: secret files and finding the config', () => {
     writeFileSync(join(dir, 'db-url'), 'postgres://from-file/db\n');
     const file = join(dir, 'grantflow.yaml');
     writeFileSync(file, edit(BASE, '${GRANTFLOW_SANDBOX_DB_URL}', '${file:./db-url}'));
-    assert.equal(loadConfig(file, {}).integrations['sandbox-db'].url, 'postgres://from-file/db');
+    const db = loadConfig(file, {}).integrations['sandbox-db'];
+    assert.equal(db.type === 'postgres' && db.url, 'postgres://from-file/db');
   });
 
   it('a missing secret file names the file and the line', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
+import { freePort } from '../devstack/ports';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import { Client, escapeIdentifier as q } from 'pg';
 import pino from 'pino';
@@ -39,15 +39,6 @@ const revokeReq = (account: string, permission = 'read') => ({
   target: target(account, permission),
   requestId: `req-${account}`,
 });
-
-/** A closed TCP port on 127.0.0.1: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('PostgreSQL connector (membership mode)', () => {
   let dbUrl: string;
@@ -88,6 +79,7 @@ describe('PostgreSQL connector (membership mode)', () => {
       url: dbUrl,
       permissions: { read: { role: READER }, write: { role: WRITER }, ghost: { role: `ghost_${sfx}` } },
       terminateSessions: true,
+      userPrefix: 'gf_',
       ...overrides,
     };
   }
@@ -124,12 +116,12 @@ describe('PostgreSQL connector (membership mode)', () => {
   it('grants membership, and a separate session of the account can then read the table', async () => {
     const before = await sessionAs(ALICE);
     await assert.rejects(before.query('select * from public.incidents'), { code: '42501' });
-    assert.equal(await connector.hasAccess(target(ALICE)), false);
+    assert.equal((await connector.check!({ target: target(ALICE), requestId: 'req_test' })).exists, false);
 
     const result = await connector.grant(grantReq(ALICE));
     assert.equal(result.details.alreadyPresent, false);
     assert.equal(result.details.role, READER);
-    assert.equal(await connector.hasAccess(target(ALICE)), true);
+    assert.equal((await connector.check!({ target: target(ALICE), requestId: 'req_test' })).exists, true);
 
     const session = await sessionAs(ALICE);
     const { rows } = await session.query('select title from public.incidents order by id');
@@ -160,7 +152,7 @@ describe('PostgreSQL connector (membership mode)', () => {
     const result = await connector.revoke(revokeReq(ALICE));
     assert.deepEqual({ alreadyAbsent: result.alreadyAbsent }, { alreadyAbsent: false });
     assert.ok(result.sessionsTerminated >= 1, `terminated ${result.sessionsTerminated}`);
-    assert.equal(await connector.hasAccess(target(ALICE)), false);
+    assert.equal((await connector.check!({ target: target(ALICE), requestId: 'req_test' })).exists, false);
 
     await assert.rejects(open.query('select 1 from public.incidents'));
     const fresh = await sessionAs(ALICE);
@@ -178,10 +170,10 @@ describe('PostgreSQL connector (membership mode)', () => {
       await c.query(`grant ${q(READER)} to ${q(BOB)}`);
       await c.query(`grant ${q(READER)} to ${q(BOB)} granted by ${q(BOSS)}`);
     });
-    assert.equal(await connector.hasAccess(target(BOB)), true);
+    assert.equal((await connector.check!({ target: target(BOB), requestId: 'req_test' })).exists, true);
     const result = await connector.revoke(revokeReq(BOB));
     assert.equal(result.alreadyAbsent, false);
-    assert.equal(await connector.hasAccess(target(BOB)), false);
+    assert.equal((await connector.check!({ target: target(BOB), requestId: 'req_test' })).exists, false);
   });
 
   it('refuses an unknown account with a non-retryable AccountNotFoundError; revoking it succeeds', async () => {
@@ -198,7 +190,7 @@ describe('PostgreSQL connector (membership mode)', () => {
   it('refuses an unknown permission with a non-retryable error naming integration and permission', async () => {
     for (const call of [
       () => connector.grant(grantReq(ALICE, 'admin')),
-      () => connector.hasAccess(target(ALICE, 'admin')),
+      () => connector.check!({ target: target(ALICE, 'admin'), requestId: 'req_test' }),
     ]) {
       const err = await call().catch((e: unknown) => e);
       assert.ok(err instanceof UnknownPermissionError, String(err));
@@ -234,11 +226,17 @@ describe('PostgreSQL connector (membership mode)', () => {
 
   it('reports health, and fails fast against a closed port', async () => {
     const health = await connector.checkHealth();
-    assert.equal(health.ok, true);
+    const check = (name: string) => health.checks?.find((c) => c.name === name)?.ok;
+    assert.equal(check('connect'), true);
+    assert.equal(check('CREATEROLE'), true);
+    assert.equal(check(`role ${READER}`), true);
+    // The config names a role the database lacks (the ghost permission): health says which.
+    assert.equal(health.ok, false);
+    assert.match(health.message ?? '', new RegExp(`role ghost_${sfx}: does not exist`));
     assert.ok(health.latencyMs >= 0);
 
     const url = new URL(dbUrl);
-    url.port = String(await closedPort());
+    url.port = String(await freePort());
     const down = createPostgresConnector('down', { ...config(), url: url.toString() });
     try {
       const started = Date.now();
@@ -273,6 +271,7 @@ describe('connector registry', () => {
         url: pg.adminUrl,
         permissions: { read: { role: 'pg_read_all_data' } },
         terminateSessions: true,
+        userPrefix: 'gf_',
       },
     });
     assert.deepEqual(registry.names(), ['main']);

@@ -20,6 +20,8 @@ const REQUIRED = [
   'cancelled',
   'grant-failed',
   'workflow-cancelled-while-active',
+  'auto-approved-expired-v2',
+  'revoke-overdue',
 ];
 
 describe('replay of recorded histories', function () {

@@ -162,6 +162,7 @@ describe('sandbox PostgreSQL', () => {
         url: sandbox!.adminUrl,
         permissions: { read: { role: DEMO_ROLES.readonly }, write: { role: DEMO_ROLES.readwrite } },
         terminateSessions: true,
+        userPrefix: 'gf_',
       },
       { log },
     );

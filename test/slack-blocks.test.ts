@@ -191,6 +191,22 @@ describe('Slack blocks', () => {
     assertWithinLimits(blocks);
   });
 
+  it('tells the requester where a sign-in made for them waits, never the sign-in', () => {
+    const m = msg({
+      status: 'ACTIVE',
+      event: 'granted',
+      expiresAt: '2025-03-01T10:15:00.000Z',
+      signIn: true,
+    });
+    const text = allText(requestMessage(m, 'requester').blocks);
+    assert.ok(text.includes('A sign-in was made for you alone'));
+    assert.ok(text.includes('grantflow credentials req-123'));
+    assert.ok(
+      !allText(requestMessage(m, 'approvers').blocks).includes('sign-in'),
+      'only the requester hears of it',
+    );
+  });
+
   it('tells the requester the outcome in plain words, without buttons once over', () => {
     const pending = requestMessage(msg(), 'requester');
     assert.ok(allText(pending.blocks).includes('Waiting for approval'));

@@ -12,6 +12,9 @@ import { buildChatAdapters } from './chat';
 import type { GrantflowConfig } from '../config/types';
 import { createConnectorRegistry } from '../connectors/registry';
 import type { ConnectorRegistry } from '../connectors/types';
+import { dataConverterFor } from '../core/codec';
+import { createCredentialVault } from '../core/credentials';
+import { keyringFromEnv, type Keyring } from '../core/keyring';
 import type { Metrics } from '../core/metrics';
 import type { Store } from '../store/types';
 
@@ -36,6 +39,8 @@ export interface GrantflowWorkerOptions {
   chatAdapters?: ChatAdapter[];
   /** Connectors to use instead of those built from the config (tests). */
   connectors?: ConnectorRegistry;
+  /** Encrypts payloads with these keys. @default GRANTFLOW_ENCRYPTION_KEYS, when set */
+  keyring?: Keyring;
 }
 
 export interface GrantflowWorker {
@@ -48,6 +53,7 @@ export interface GrantflowWorker {
 
 export async function createGrantflowWorker(options: GrantflowWorkerOptions): Promise<GrantflowWorker> {
   const { store, log } = options;
+  const keyring = options.keyring ?? keyringFromEnv();
   const connectors = options.connectors ?? createConnectorRegistry(options.config().integrations, { log });
   const chat = options.chatAdapters ?? buildChatAdapters(options.config, log, { store });
   const notifier = new Notifier([new LogChatAdapter(log), ...chat], store, log);
@@ -57,6 +63,7 @@ export async function createGrantflowWorker(options: GrantflowWorkerOptions): Pr
     notifier,
     log,
     metrics: options.metrics,
+    credentials: createCredentialVault(store, keyring),
     adminAlerts: () => options.config().admins.alerts,
   });
   const worker = await Worker.create({
@@ -69,6 +76,7 @@ export async function createGrantflowWorker(options: GrantflowWorkerOptions): Pr
       : { workflowsPath: WORKFLOWS_PATH }),
     // Grants are long-lived and mostly asleep: keep their workflows cached so timers wake them cheaply.
     maxCachedWorkflows: 1000,
+    ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
   });
   let running: Promise<void> | undefined;
   return {

@@ -3,7 +3,14 @@
  * PENDING_APPROVAL → APPROVED → GRANTING → ACTIVE → REVOKING → REVOKED, or DENIED / EXPIRED / CANCELLED /
  * GRANT_FAILED. It orchestrates only: every effect (audit, index, chat, connectors) is an activity.
  */
-import { allHandlersFinished, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  patched,
+} from '@temporalio/workflow';
 import type { MessageEvent } from '../chat-adapters/types';
 import type { AccessRequestInput, RequestView } from './definitions';
 import { RequestEffects } from './effects';
@@ -94,8 +101,11 @@ async function grant(state: RequestState, fx: RequestEffects): Promise<boolean> 
       requestId: input.requestId,
       target: targetOf(input),
       durationMs: input.durationMs,
+      requester: input.requester,
+      maxTotalDurationMs: input.flow.maxTotalDurationMs,
     });
     state.grantedAtMs = Date.parse(granted.grantedAt);
+    state.signIn = granted.credentials === true ? true : undefined;
     state.expiresAtMs = state.grantedAtMs + input.durationMs;
     fx.setStatus('ACTIVE');
     await fx.record('granted', 'grantflow', 'workflow', {
@@ -136,16 +146,47 @@ async function revoke(state: RequestState, fx: RequestEffects, reason: string) {
   const { input } = state;
   fx.setStatus('REVOKING');
   await fx.record('revoking', 'grantflow', 'workflow', { reason });
-  const result = await fx.acts.revokeAccess({
+  let done = false;
+  const running = fx.acts.revokeAccess({
     requestId: input.requestId,
     requester: input.requester,
     target: targetOf(input),
     reason,
     alertAfterAttempts: input.revokeAlertAfterAttempts,
   });
+  void running.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  const overdueAfterMs = input.revokeOverdueAfterMs ?? DEFAULT_REVOKE_OVERDUE_MS;
+  // Workflows started before REVOKE_OVERDUE existed replay without it.
+  if (
+    patched(REVOKE_OVERDUE_PATCH) &&
+    !(await condition(() => done, overdueAfterMs, { summary: 'revoke' }))
+  ) {
+    fx.setStatus('REVOKE_OVERDUE');
+    await fx.record('revoke_overdue', 'grantflow', 'workflow', { reason, overdueAfterMs });
+    try {
+      await fx.acts.alertRevokeOverdue({
+        requestId: input.requestId,
+        requester: input.requester,
+        target: targetOf(input),
+        overdueAfterMs,
+      });
+    } catch (err) {
+      log.warn('could not alert about the overdue revoke; retrying the revoke goes on', {
+        error: String(err),
+      });
+    }
+  }
+  const result = await running;
   state.revokedAt = result.revokedAt;
-  return result;
+  return { ...result, overdue: state.status === 'REVOKE_OVERDUE' };
 }
+
+/** Marks the workflows that know REVOKE_OVERDUE (see docs on versioning). */
+const REVOKE_OVERDUE_PATCH = 'revoke-overdue';
+const DEFAULT_REVOKE_OVERDUE_MS = 5 * 60_000;
 
 function targetOf(input: AccessRequestInput) {
   return { integration: input.integration, account: input.account, permission: input.permission };

@@ -30,5 +30,11 @@ export function proxiesFor(input: AccessRequestInput) {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: input.revokeMaxBackoffMs },
     summary: `revoke ${what}`,
   });
-  return { recordEvent, notify, grantAccess, revokeAccess };
+  // The overdue alert: like a notification, it must not hold up the revoke it is about.
+  const { alertRevokeOverdue } = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
+    summary: 'alert: revoke overdue',
+  });
+  return { recordEvent, notify, grantAccess, revokeAccess, alertRevokeOverdue };
 }

@@ -36,6 +36,8 @@ export interface AccessRequestInput {
   revokeAlertAfterAttempts: number;
   /** Cap on the backoff between revoke attempts. */
   revokeMaxBackoffMs: number;
+  /** A revoke still not done this long after it started is REVOKE_OVERDUE, and admins are alerted. */
+  revokeOverdueAfterMs?: number;
 }
 
 /** The full view of a request, returned by the `status` query and by every update. */

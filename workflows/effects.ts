@@ -78,6 +78,7 @@ function messageOf(state: RequestState): Omit<RequestMessage, 'event'> {
     autoApprove: state.input.flow.autoApprove,
     origin: v.channel,
     stepUp: state.input.flow.stepUp === true,
+    signIn: state.signIn,
     grantedAt: v.grantedAt,
     expiresAt: v.expiresAt,
     revokedAt: v.revokedAt,

@@ -19,6 +19,8 @@ export class RequestState {
   cancelledBy?: string;
   failure?: string;
   revokedAt?: string;
+  /** The grant made a sign-in for the requester (temporary user); the sign-in itself never reaches the workflow. */
+  signIn?: boolean;
   /** Bumped by every extension, so that waiting timers restart. */
   extendVersion = 0;
 

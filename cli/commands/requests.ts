@@ -129,6 +129,25 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     );
 
   program
+    .command('credentials <id>')
+    .description('show the sign-in a temporary-user grant made for you (API mode; each read is audited)')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, o) =>
+      withBackend(globals, async (backend) => {
+        const c = await backend.credentials(id);
+        console.log(
+          o.json
+            ? JSON.stringify(c)
+            : [
+                `user      ${c.username}`,
+                `password  ${c.password}`,
+                ...(c.connectHint ? [`connect   ${c.connectHint}`] : []),
+              ].join('\n'),
+        );
+      }),
+    );
+
+  program
     .command('list')
     .description('list requests, newest first')
     .option('--status <status>', 'only this status (e.g. ACTIVE, PENDING_APPROVAL)')

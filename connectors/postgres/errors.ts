@@ -20,21 +20,8 @@ export class AccountNotFoundError extends ConnectorError {
   }
 }
 
-/** A permission that the integration's config does not list. */
-export class UnknownPermissionError extends ConnectorError {
-  constructor(
-    readonly integration: string,
-    readonly permission: string,
-    known: string[],
-  ) {
-    super(
-      'UNKNOWN_PERMISSION',
-      `The integration "${integration}" has no permission "${permission}" (it has: ${known.join(', ') || 'none'})`,
-      false,
-    );
-    this.name = 'UnknownPermissionError';
-  }
-}
+/** Shared by every connector (connectors/errors.ts); listed here with this module's errors. */
+export { UnknownPermissionError } from '../errors';
 
 /** The role a permission is configured to carry does not exist in the target database. */
 export class RoleNotFoundError extends ConnectorError {

@@ -25,6 +25,7 @@ export function statusWords(status: RequestStatus): string {
 export function statusTone(status: RequestStatus): 'wait' | 'good' | 'bad' | 'done' {
   if (status === 'ACTIVE') return 'good';
   if (status === 'DENIED' || status === 'GRANT_FAILED') return 'bad';
+  if (status === 'REVOKE_OVERDUE') return 'bad';
   if (['PENDING_APPROVAL', 'APPROVED', 'GRANTING', 'REVOKING'].includes(status)) return 'wait';
   return 'done';
 }

@@ -26,6 +26,8 @@ export interface RequestDetail extends RequestView {
   /** What the caller may do now (the server still checks every action). */
   actions: { approve: boolean; cancel: boolean; extend: boolean; revoke: boolean };
   temporalUrl?: string;
+  /** A sign-in (temporary user) waits for me: GET /api/v1/requests/:id/credentials. */
+  credentials: boolean;
   timeline: TimelineEvent[];
 }
 

@@ -35,6 +35,18 @@ export class StepUpRequiredError extends GrantflowError {
   }
 }
 
+/** The request has no sign-in kept for it (not a temporary-user grant, or it has ended). */
+export class NoCredentialsError extends GrantflowError {
+  constructor(requestId: string) {
+    super(
+      `request ${requestId} has no sign-in: its grant is not a temporary user, or it has ended`,
+      'no_credentials',
+      404,
+      4,
+    );
+  }
+}
+
 export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   if (err instanceof ZodError) {
     const issue = err.issues[0];

@@ -107,6 +107,27 @@ export const openApiDocument = {
         responses: { 200: { description: 'The request', ...json(ref('RequestView')) }, 404: error },
       },
     },
+    '/api/v1/requests/{id}/credentials': {
+      get: {
+        summary: "The grant's own sign-in (temporary users), for the requester alone; every read is audited",
+        parameters: idParam,
+        responses: {
+          200: {
+            description: 'Sign-in details (not cached)',
+            ...json({
+              type: 'object',
+              properties: {
+                username: { type: 'string' },
+                password: { type: 'string' },
+                connectHint: { type: 'string' },
+              },
+            }),
+          },
+          403: error,
+          404: error,
+        },
+      },
+    },
     '/api/v1/requests/{id}/approve': action('Approve', {
       type: 'object',
       properties: { comment: { type: 'string' } },

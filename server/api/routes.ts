@@ -25,6 +25,9 @@ import type { RequestRow } from '../../store/types';
 import { findFlow } from '../../policy/snapshot';
 import { describeFlows } from '../../config/explain';
 import { requireStepUp } from './step-up';
+import { createCredentialVault, type CredentialVault } from '../../core/credentials';
+import { keyringFromEnv } from '../../core/keyring';
+import { ForbiddenError, NoCredentialsError } from './errors';
 import { callerOf, maySee, approvesFlow, requireAdmin, type Caller } from './access';
 import { sendError } from './errors';
 import { openApiDocument } from './openapi';
@@ -92,10 +95,13 @@ type Handler = (caller: Caller, req: FastifyRequest, reply: FastifyReply) => Pro
 export interface ApiLinks {
   /** The Web UI's base URL, e.g. http://localhost:8233. */
   temporalUi?: string;
+  /** Where grants' sign-ins are kept for their requesters. @default sealed with GRANTFLOW_ENCRYPTION_KEYS */
+  credentials?: CredentialVault;
 }
 
 export function registerApi(server: FastifyInstance, ctx: AppContext, links: ApiLinks = {}): void {
   const namespace = ctx.client.options.namespace;
+  const vault = links.credentials ?? createCredentialVault(ctx.store, keyringFromEnv());
   const route = (handler: Handler) => async (req: FastifyRequest, reply: FastifyReply) => {
     try {
       return await handler(await callerOf(ctx, req), req, reply);
@@ -199,11 +205,36 @@ export function registerApi(server: FastifyInstance, ctx: AppContext, links: Api
         workflowId: row.workflowId,
         stepUp: findFlow(ctx.config(), row.flow)?.stepUp === true,
         actions: actionsFor(c, view),
+        // Whether a sign-in waits for the caller (GET …/credentials); never the sign-in itself.
+        credentials: row.requester === c.identity.email && (await ctx.store.getCredentials(id)) !== undefined,
         ...(links.temporalUi
           ? { temporalUrl: workflowUrl(links.temporalUi, namespace, row.workflowId) }
           : {}),
         timeline,
       };
+    }),
+  );
+
+  // A grant's own sign-in (temporary users): for its requester alone, never an approver or admin; each read audited.
+  server.get(
+    '/api/v1/requests/:id/credentials',
+    route(async (c, req, reply) => {
+      const { id } = req.params as { id: string };
+      const row = await visible(c, id);
+      if (row.requester !== c.identity.email)
+        throw new ForbiddenError('only the requester may read the sign-in of a grant');
+      const credentials = await vault.read(id, c.identity.email);
+      if (!credentials) throw new NoCredentialsError(id);
+      await ctx.store.appendAudit({
+        eventKey: `${id}:credentials-read:${Date.now()}:${Math.random().toString(36).slice(2)}`,
+        type: 'request.credentials_read',
+        actor: c.identity.email,
+        requestId: id,
+        channel: c.actor.channel,
+        details: { username: credentials.username },
+      });
+      reply.header('cache-control', 'no-store');
+      return credentials;
     }),
   );
 

@@ -11,24 +11,29 @@ import { createRequest } from '../../core/create-request';
 import { cancelRequest, decideRequest, extendRequest, revokeRequest } from '../../core/request-actions';
 import { approveSignal, workflowIdFor } from '../../workflows/definitions';
 import { createHarness, type Harness } from '../helpers/harness';
-import { stopTestPostgres } from '../setup/postgres';
+import { startTcpProxy } from '../helpers/tcp-proxy';
+import { getTestPostgres, stopTestPostgres } from '../setup/postgres';
 import { stopTestTemporal } from '../setup/stack';
 
 type Scenario = (h: Harness) => Promise<string>;
 
 const base = { resource: 'db', reason: 'recorded for replay' };
 
+async function autoApprovedExpired(h: Harness): Promise<string> {
+  const { request } = await createRequest(h.ctx, h.actor('alice'), {
+    ...base,
+    flow: 'auto-read',
+    permission: 'readonly',
+    durationMs: 3000,
+  });
+  await h.waitFor(request.id, 'REVOKED', 20_000);
+  return request.id;
+}
+
 const scenarios: Record<string, Scenario> = {
-  'auto-approved-expired': async (h) => {
-    const { request } = await createRequest(h.ctx, h.actor('alice'), {
-      ...base,
-      flow: 'auto-read',
-      permission: 'readonly',
-      durationMs: 3000,
-    });
-    await h.waitFor(request.id, 'REVOKED', 20_000);
-    return request.id;
-  },
+  'auto-approved-expired': autoApprovedExpired,
+  // The same path recorded after the revoke-overdue patch, with its marker in the history.
+  'auto-approved-expired-v2': autoApprovedExpired,
   'approved-extended-revoked-early': async (h) => {
     const { request } = await createRequest(h.ctx, h.actor('alice'), {
       ...base,
@@ -110,13 +115,61 @@ const scenarios: Record<string, Scenario> = {
   },
 };
 
+/**
+ * The target goes down at expiry and comes back: REVOKE_OVERDUE, the alert, then REVOKED. Its own harness, whose
+ * connector reaches PostgreSQL through a proxy the scenario can stop.
+ */
+async function revokeOverdue(): Promise<{ h: Harness; id: string; close(): Promise<void> }> {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: (await getTestPostgres()).port });
+  const h = await createHarness({
+    configTransform: (yaml) => {
+      const envName = /url: \$\{(\w+)\}/.exec(yaml)![1];
+      const url = new URL(process.env[envName]!);
+      url.port = String(proxy.port);
+      process.env[`${envName}_PROXY`] = url.toString();
+      return yaml
+        .replace(`\${${envName}}`, `\${${envName}_PROXY}`)
+        .replace('revokeMaxBackoff: 1s', 'revokeMaxBackoff: 1s\n  revokeOverdueAfter: 2s');
+    },
+  });
+  const { request } = await createRequest(h.ctx, h.actor('alice'), {
+    ...base,
+    flow: 'auto-read',
+    permission: 'readonly',
+    durationMs: 2000,
+  });
+  await h.waitFor(request.id, 'ACTIVE');
+  await proxy.down();
+  await h.waitFor(request.id, 'REVOKE_OVERDUE', 20_000);
+  await proxy.up();
+  await h.waitFor(request.id, 'REVOKED', 30_000);
+  return {
+    h,
+    id: request.id,
+    close: async () => {
+      await h.close();
+      await proxy.close();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const h = await createHarness();
   try {
     const only = process.argv.slice(2);
-    for (const [name, run] of Object.entries(scenarios)) {
+    const all: [string, () => Promise<{ h: Harness; id: string; close?: () => Promise<void> }>][] = [
+      ...Object.entries(scenarios).map(
+        ([name, run]) =>
+          [name, async () => ({ h, id: await run(h) })] as [
+            string,
+            () => Promise<{ h: Harness; id: string }>,
+          ],
+      ),
+      ['revoke-overdue', revokeOverdue],
+    ];
+    for (const [name, run] of all) {
       if (only.length > 0 && !only.includes(name)) continue;
-      const id = await run(h);
+      const { id, close } = await run();
       // Temporal's own CLI writes the standard JSON form that historyFromJSON reads back.
       const json = execFileSync(
         findTemporalBinary(),
@@ -138,6 +191,7 @@ async function main(): Promise<void> {
       writeFileSync(file, json.trim() + '\n');
       const events = (JSON.parse(json) as { events: unknown[] }).events.length;
       console.log(`recorded ${name} (${events} events) → ${path.relative(process.cwd(), file)}`);
+      await close?.();
     }
   } finally {
     await h.close();

@@ -7,6 +7,7 @@ import { Link, useLocation, useParams } from 'react-router';
 import { ApiError, loginUrl, post } from '../api';
 import { ErrorBox, Loaded } from '../components/states';
 import { Countdown, StatusBadge } from '../components/status';
+import { SignIn } from '../components/SignIn';
 import { Timeline } from '../components/Timeline';
 import { eventKind, formatDuration, formatTime, parseDuration } from '../format';
 import { useApi, useTitle } from '../hooks';
@@ -104,6 +105,7 @@ function RequestView({ r, reload }: { r: RequestDetail; reload: () => void }) {
           </>
         )}
       </dl>
+      {r.credentials && r.status === 'ACTIVE' && <SignIn requestId={r.id} />}
       <Actions r={r} reload={reload} />
       <h2>Timeline</h2>
       <Timeline events={r.timeline} />
