@@ -14,6 +14,7 @@ import { startApiServer, type ApiServer } from '../server/start';
 import { workflowIdFor } from '../workflows/definitions';
 import { createHarness, type Harness } from './helpers/harness';
 import { testLog } from './setup/stack';
+import { tapLogger } from './helpers/capture-log';
 
 describe('temporary-user grant through the workflow and the API', function () {
   this.timeout(120_000);
@@ -23,7 +24,7 @@ describe('temporary-user grant through the workflow and the API', function () {
   let api: ApiServer;
   const tokens: Record<string, string> = {};
   const logged: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
+  let untap: (() => void) | undefined;
 
   before(async () => {
     process.env.GRANTFLOW_ENCRYPTION_KEYS = keySpec;
@@ -51,14 +52,11 @@ describe('temporary-user grant through the workflow and the API', function () {
     });
     for (const p of ['alice', 'bob', 'carol'])
       tokens[p] = (await issueToken(h.ctx, { email: `${p}@example.com`, createdBy: 'test' })).token;
-    // The worker logs through testLog to stdout: keep a copy of everything written while the test runs.
-    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(String(chunk));
-      return write(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    // The worker, its connectors and the API server log through testLog: keep every line, at debug.
+    untap = tapLogger(testLog, logged);
   });
   after(async () => {
-    process.stdout.write = write;
+    untap?.();
     await api?.close();
     await h?.close();
     if (priorKeys === undefined) delete process.env.GRANTFLOW_ENCRYPTION_KEYS;
@@ -127,6 +125,7 @@ describe('temporary-user grant through the workflow and the API', function () {
     const decoded = await decodeAll(history, codec);
     assert.ok(decoded.length > 0 && decoded.some((p) => p.includes(username)), 'the history names the user');
     assert.ok(!decoded.some((p) => p.includes(password)), 'the password is in no payload');
+    assert.ok(logged.join('').includes(username), 'the log was captured: it names the user');
     assert.ok(!logged.join('').includes(password), 'the password is in no log line');
 
     const revoked = await call('alice', 'POST', `/api/v1/requests/${id}/revoke`, { reason: 'done' });

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 
 /** How long a listener may take to ack before Slack would give up (it waits 3 s). */
 const ACK_TIMEOUT_MS = 2800;
+/** Slack's window for X-Slack-Request-Timestamp, in either direction. */
+const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
 
 export class FastifySlackReceiver implements Receiver {
   private app?: App;
@@ -36,13 +38,17 @@ export class FastifySlackReceiver implements Receiver {
 
   private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const raw = typeof req.body === 'string' ? req.body : '';
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
     try {
+      // Bolt refuses only stale requests; one dated ahead is outside the same 5-minute window.
+      if (timestamp > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS)
+        throw new Error('x-slack-request-timestamp is more than 5 minutes in the future');
       verifySlackRequest({
         signingSecret: this.signingSecret,
         body: raw,
         headers: {
           'x-slack-signature': String(req.headers['x-slack-signature'] ?? ''),
-          'x-slack-request-timestamp': Number(req.headers['x-slack-request-timestamp']),
+          'x-slack-request-timestamp': timestamp,
         },
       });
     } catch (err) {

@@ -3,6 +3,7 @@
  * what I may request, the audit log (admin) and integration health. Every call acts as the API token's
  * identity and goes through the same use cases as the CLI and chat.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
@@ -246,7 +247,23 @@ export function registerApi(server: FastifyInstance, ctx: AppContext, links: Api
       `/api/v1/requests/:id/${path}`,
       route(async (c, req) => {
         const { id } = req.params as { id: string };
-        return run(c, id, req, await visible(c, id));
+        let row: RequestRow;
+        try {
+          row = await visible(c, id);
+        } catch (err) {
+          // Refused like any other action and on the record, though the caller learns nothing of the request.
+          if (err instanceof RequestNotFoundError && (await ctx.store.getRequest(id)))
+            await ctx.store.appendAudit({
+              eventKey: `rejected:${id}:${randomUUID()}`,
+              type: 'request.action_rejected',
+              actor: c.actor.email,
+              requestId: id,
+              channel: c.actor.channel,
+              details: { action: path, reason: `${c.actor.email} may not see or act on this request` },
+            });
+          throw err;
+        }
+        return run(c, id, req, row);
       }),
     );
   action('approve', async (c, id, req, row) => {
