@@ -19,6 +19,7 @@ import type {
   RevokeAccessResult,
   RevokeOverdueInput,
 } from './types';
+import { createReconcileActivities } from './reconcile';
 
 export interface ActivityDeps {
   store: Store;
@@ -229,7 +230,14 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  return { recordEvent, notify, grantAccess, revokeAccess, alertRevokeOverdue };
+  return {
+    recordEvent,
+    notify,
+    grantAccess,
+    revokeAccess,
+    alertRevokeOverdue,
+    ...createReconcileActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -9,6 +9,7 @@ import { GrantflowError } from '../core/errors';
 import { registerAdminCommands } from './commands/admin';
 import { registerIntegrationCommands } from './commands/integrations';
 import { registerProcessCommands } from './commands/processes';
+import { registerReconcileCommand } from './commands/reconcile';
 import { registerRequestCommands } from './commands/requests';
 import { registerTokenCommands } from './commands/tokens';
 import type { GlobalOptions } from './context';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerIntegrationCommands(program, globals);
   registerProcessCommands(program, globals);
   registerTokenCommands(program, globals);
+  registerReconcileCommand(program, globals);
   return program;
 }
 

@@ -22,6 +22,7 @@ import {
   configDocumentSchema,
   flowDurations,
   knownKeysAt,
+  RECONCILE_EVERY_DEFAULT_MS,
   type ConfigDocument,
 } from './schema';
 import { findInlineSecrets, resolveSecrets } from './secrets';
@@ -304,6 +305,12 @@ function buildConfig(
     publicUrl: data.publicUrl,
     slack: data.slack,
     teams: data.teams,
+    reconcile: {
+      everyMs: data.reconcile?.every ?? RECONCILE_EVERY_DEFAULT_MS,
+      integrations: Object.fromEntries(
+        Object.keys(integrations).map((name) => [name, data.reconcile?.integrations[name] ?? 'report']),
+      ),
+    },
     settings: {
       revokeAlertAfterAttempts: data.settings.revokeAlertAfterAttempts,
       revokeMaxBackoffMs: data.settings.revokeMaxBackoff,

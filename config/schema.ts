@@ -137,6 +137,16 @@ export const teamsSchema = z
   })
   .strict();
 
+export const RECONCILE_EVERY_DEFAULT_MS = 5 * MINUTE;
+
+/** Drift reconciliation (docs/reconcile.md): how often, and per integration whether to report or also revoke. */
+export const reconcileSchema = z
+  .object({
+    every: duration.default(RECONCILE_EVERY_DEFAULT_MS),
+    integrations: z.record(z.string(), z.enum(['report', 'revoke'])).default({}),
+  })
+  .strict();
+
 /** The whole grantflow.yaml document. */
 export const configDocumentSchema = z
   .object({
@@ -167,6 +177,7 @@ export const configDocumentSchema = z
     publicUrl: z.url('is not a URL').optional(),
     slack: slackSchema.optional(),
     teams: teamsSchema.optional(),
+    reconcile: reconcileSchema.optional(),
   })
   .strict();
 
@@ -250,6 +261,7 @@ export function checkDocument(doc: ConfigDocument): FieldProblem[] {
     groups: new Set(doc.identities.flatMap((id) => id.groups)),
   };
   checkPrincipals(doc.admins, ['admins'], known, add);
+  checkReconcile(doc, add, problems);
   const names = new Map<string, number>();
   doc.flows.forEach((flow, i) => {
     const prior = names.get(flow.name);
@@ -262,6 +274,23 @@ export function checkDocument(doc: ConfigDocument): FieldProblem[] {
     checkFlow(doc, flow, ['flows', i], known, add);
   });
   return problems;
+}
+
+/** The shortest reconcile interval: listing every integration more often than this only loads the targets. */
+const MIN_RECONCILE_INTERVAL_MS = 10_000;
+
+function checkReconcile(doc: ConfigDocument, add: Add, problems: FieldProblem[]): void {
+  if (!doc.reconcile) return;
+  if (doc.reconcile.every < MIN_RECONCILE_INTERVAL_MS)
+    add(['reconcile', 'every'], `${formatDuration(doc.reconcile.every)} is too short (at least 10s)`);
+  for (const integration of Object.keys(doc.reconcile.integrations)) {
+    if (!Object.hasOwn(doc.integrations, integration))
+      problems.push({
+        path: ['reconcile', 'integrations', integration],
+        message: `no integration named "${integration}" under integrations`,
+        atKey: true,
+      });
+  }
 }
 
 function checkPrincipals(

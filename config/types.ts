@@ -10,6 +10,9 @@ import type { MysqlIntegrationConfig } from '../connectors/mysql/config';
 export type IntegrationConfig =
   PostgresIntegrationConfig | MysqlIntegrationConfig | AwsIntegrationConfig | WebhookIntegrationConfig;
 
+/** What drift reconciliation does about access in an integration that no grant backs (docs/reconcile.md). */
+export type ReconcileMode = 'report' | 'revoke';
+
 export interface AdminsConfig extends PrincipalSet {
   /** Where operator alerts go (e.g. a revoke that keeps failing). */
   alerts: NotificationTarget[];
@@ -45,6 +48,13 @@ export interface GrantflowConfig {
     appType?: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
     tenantId?: string;
     matchUsersByEmail: boolean;
+  };
+  /** Drift reconciliation: a Temporal Schedule compares each target with the grants Grantflow holds. */
+  reconcile: {
+    /** The Schedule's interval. @default '5m' */
+    everyMs: number;
+    /** The mode of every integration (those the file does not name: `report`). */
+    integrations: Record<string, ReconcileMode>;
   };
   settings: {
     /** Failed revoke attempts after which admins are alerted. @default 5 */

@@ -12,6 +12,8 @@ export interface Metrics {
   grantsActive: Gauge;
   /** Revokes past settings.revokeOverdueAfter and still being retried. */
   revokesOverdue: Gauge;
+  /** Drift found by the last reconciliation of each integration in this process, by kind (unbacked, missing). */
+  driftFindings: Gauge<'integration' | 'kind'>;
 }
 
 export function createMetrics(store?: Store): Metrics {
@@ -41,5 +43,11 @@ export function createMetrics(store?: Store): Metrics {
       this.set(await store.countRequests({ status: 'REVOKE_OVERDUE' }));
     },
   });
-  return { registry, requestsFinal, grantsActive, revokesOverdue };
+  const driftFindings = new Gauge({
+    name: 'grantflow_drift_findings',
+    help: 'Drift found by the last reconciliation in this process, by integration and kind (unbacked, missing)',
+    labelNames: ['integration', 'kind'],
+    registers: [registry],
+  });
+  return { registry, requestsFinal, grantsActive, revokesOverdue, driftFindings };
 }

@@ -125,6 +125,8 @@ async function startAll(
   const metrics = createMetrics(store);
   const connection = await connectWorker({ connection: { address: temporal.address }, namespace });
   stops.push(() => connection.close());
+  const client = await connectClient({ connection: { address: temporal.address }, namespace }, { keyring });
+  stops.push(() => client.connection.close());
   const worker = await createGrantflowWorker({
     connection,
     namespace,
@@ -133,12 +135,11 @@ async function startAll(
     log,
     metrics,
     keyring,
+    client,
   });
   stops.push(() => worker.shutdown());
   worker.run().catch((err) => log.error({ err: String(err) }, 'worker stopped with an error'));
 
-  const client = await connectClient({ connection: { address: temporal.address }, namespace }, { keyring });
-  stops.push(() => client.connection.close());
   const ctx = { config: holder.current, store, client, log };
   const api = await startApiServer({
     ctx,

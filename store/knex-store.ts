@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { SentMessageRef } from '../chat-adapters/types';
 import { appendAuditEvent, listAuditRows, verifyAuditChain } from './audit';
 import type {
+  AccessHolderRow,
   AccessHolders,
   StoredCredentials,
   ApiTokenRow,
@@ -265,6 +266,7 @@ export class KnexStore implements Store {
     else if (filter.status !== undefined) query.where('status', filter.status);
     if (filter.requester !== undefined) query.where('requester', filter.requester);
     if (filter.flow !== undefined) query.where('flow', filter.flow);
+    if (filter.integration !== undefined) query.where('integration', filter.integration);
     return query;
   }
 
@@ -480,6 +482,28 @@ export class KnexStore implements Store {
 
   withAccessLock<T>(accessKey: string, fn: (holders: AccessHolders) => Promise<T>): Promise<T> {
     return this.withLock(`access:${accessKey}`, (trx) => fn(accessHolders(trx, accessKey)));
+  }
+
+  async listAccessHolders(integration: string): Promise<AccessHolderRow[]> {
+    // Access keys are JSON arrays [integration, account, permission] (activities/index.ts accessKey).
+    const start = `${JSON.stringify([integration]).slice(0, -1)},`;
+    const rows = (await this.db()('access_holders')
+      .whereRaw('substr(??, 1, ?) = ?', ['access_key', start.length, start])
+      .orderBy(['access_key', 'request_id'])) as DbRow[];
+    return rows.flatMap((r) => {
+      const key: unknown = JSON.parse(String(r.access_key));
+      if (!Array.isArray(key) || key.length !== 3 || key[0] !== integration) return [];
+      const [, account, permission] = key as string[];
+      return [
+        {
+          integration,
+          account: String(account),
+          permission: String(permission),
+          requestId: String(r.request_id),
+          expiresAt: String(r.expires_at),
+        },
+      ];
+    });
   }
 
   appendAudit(event: AuditEventInput): Promise<AuditRow> {

@@ -30,6 +30,7 @@ export interface RequestFilter {
   status?: RequestStatus | RequestStatus[];
   requester?: string;
   flow?: string;
+  integration?: string;
   limit?: number;
 }
 
@@ -127,6 +128,15 @@ export interface SessionRow {
   lastSeenAt?: string;
 }
 
+/** One access_holders row, read outside a lock (drift checks). */
+export interface AccessHolderRow {
+  integration: string;
+  account: string;
+  permission: string;
+  requestId: string;
+  expiresAt: string;
+}
+
 /** Holders of one piece of access, used inside Store.withAccessLock. */
 export interface AccessHolders {
   /** Request ids holding the access now. */
@@ -173,6 +183,8 @@ export interface Store {
   withLock<T>(name: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
   /** Runs `fn` under the lock of one piece of access, with its holders. */
   withAccessLock<T>(accessKey: string, fn: (holders: AccessHolders) => Promise<T>): Promise<T>;
+  /** Every holder row of shared access in one integration, expired ones included (drift checks). */
+  listAccessHolders(integration: string): Promise<AccessHolderRow[]>;
 
   appendAudit(event: AuditEventInput): Promise<AuditRow>;
   /**

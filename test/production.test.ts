@@ -3,6 +3,7 @@
  * processes, with PostgreSQL for Grantflow's tables (DATABASE_URL) and Temporal from TEMPORAL_ADDRESS; config
  * reload on SIGHUP, recorded in the audit log with its diff.
  */
+import { RECONCILE_SCHEDULE_ID } from '../workers/schedules';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -84,6 +85,11 @@ describe('production processes (worker, server, PostgreSQL store)', function () 
   after(async () => {
     for (const child of spawned)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // `grantflow worker` set up the reconciliation Schedule on the shared server: leave nothing behind.
+    await h?.ctx.client.schedule
+      .getHandle(RECONCILE_SCHEDULE_ID)
+      .delete()
+      .catch(() => undefined);
     await store?.close();
     await h?.close();
   });

@@ -1,7 +1,9 @@
 /**
  * The worker: the one place where real dependencies (store, connectors, chat adapters) are built and
- * handed to the activity factory, and where the accessRequest workflow is served.
+ * handed to the activity factory, and where the workflows (accessRequest, reconcileDrift) are served. Given a
+ * client, it also sets the drift reconciliation Schedule (workers/schedules.ts).
  */
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from '../activities';
@@ -17,6 +19,7 @@ import { createCredentialVault } from '../core/credentials';
 import { keyringFromEnv, type Keyring } from '../core/keyring';
 import type { Metrics } from '../core/metrics';
 import type { Store } from '../store/types';
+import { startReconcileSchedule } from './schedules';
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -41,6 +44,10 @@ export interface GrantflowWorkerOptions {
   connectors?: ConnectorRegistry;
   /** Encrypts payloads with these keys. @default GRANTFLOW_ENCRYPTION_KEYS, when set */
   keyring?: Keyring;
+  /** Sets the drift reconciliation Schedule at start; without it the Schedule is left as it is. */
+  client?: Client;
+  /** The Schedule's id. @default 'grantflow-reconcile' */
+  reconcileScheduleId?: string;
 }
 
 export interface GrantflowWorker {
@@ -78,6 +85,8 @@ export async function createGrantflowWorker(options: GrantflowWorkerOptions): Pr
     maxCachedWorkflows: 1000,
     ...(keyring ? { dataConverter: dataConverterFor(keyring) } : {}),
   });
+  // Not awaited: a slow or failing Temporal call delays nothing here (it logs a warning, and never throws).
+  void startReconcileSchedule(options.client, options.config(), log, options.reconcileScheduleId);
   let running: Promise<void> | undefined;
   return {
     worker,

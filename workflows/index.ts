@@ -1,1 +1,2 @@
 export { accessRequest } from './access-request';
+export { reconcileDrift } from './reconcile';

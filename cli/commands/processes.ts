@@ -57,6 +57,8 @@ export function registerProcessCommands(program: Command, globals: Globals): voi
       await holder.recordInitial();
       const settings = temporalSettings();
       const connection = await connectWorker(settings);
+      // The worker sets the drift reconciliation Schedule through it (workers/schedules.ts).
+      const client = await connectClient(settings);
       const worker = await createGrantflowWorker({
         connection,
         namespace: settings.namespace,
@@ -64,11 +66,13 @@ export function registerProcessCommands(program: Command, globals: Globals): voi
         store,
         log,
         metrics: createMetrics(store),
+        client,
       });
       const unwatch = holder.watchSighup();
       onStopSignal(async () => {
         unwatch();
         await worker.shutdown();
+        await client.connection.close();
         await connection.close();
         await store.close();
       });

@@ -18,13 +18,13 @@ export const MEMBERSHIP_GRANTORS = `
   left join pg_roles g on g.oid = am.grantor
   where r.rolname = $1 and m.rolname = $2`;
 
-/** Direct members of any of the roles. */
+/** Direct members of any of the roles, but not Grantflow's own account (it holds them to grant them). */
 export const MEMBERS_OF_ROLES = `
   select distinct r.rolname as role, m.rolname as account
   from pg_auth_members am
   join pg_roles r on r.oid = am.roleid
   join pg_roles m on m.oid = am.member
-  where r.rolname = any($1::text[])
+  where r.rolname = any($1::text[]) and m.rolname <> current_user
   order by 1, 2`;
 
 /** Signals every backend of the account except this one; pg_terminate_backend only sends the signal. */
