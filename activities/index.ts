@@ -106,7 +106,8 @@ export function createActivities(deps: ActivityDeps) {
         const alreadyHeld = held.some((id) => id !== input.requestId);
         // Granting is idempotent, so it runs even when held: access removed outside Grantflow comes back.
         const { details, credentials } = await doGrant();
-        await holders.add(input.requestId, expiresAt);
+        // The holder lasts as long as the grant may (with every extension), so no other revoke counts it gone early.
+        await holders.add(input.requestId, latestEnd);
         return { alreadyHeld, details, credentials };
       });
       // The clock starts once the grant and its holder row have committed.

@@ -30,7 +30,9 @@ async function act(
   try {
     return await run(handle);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new RequestNotFoundError(requestId);
+    // A finished workflow answers NOT_FOUND ("already completed"): when the request exists, that is a refusal.
+    if (err instanceof WorkflowNotFoundError && !(await ctx.store.getRequest(requestId)))
+      throw new RequestNotFoundError(requestId);
     const refusal = refusalOf(err);
     if (refusal === undefined) throw err;
     await ctx.store.appendAudit({
@@ -48,6 +50,7 @@ async function act(
 /** The validator's message when an update was refused; a finished workflow refuses every update. */
 function refusalOf(err: unknown): string | undefined {
   if (err instanceof WorkflowUpdateFailedError) return err.cause?.message ?? err.message;
+  if (err instanceof WorkflowNotFoundError) return 'the request is already resolved';
   const message = err instanceof Error ? err.message : '';
   if (/workflow execution already completed/i.test(message)) return 'the request is already resolved';
   return undefined;

@@ -2,6 +2,8 @@
  * The HTTP API (/api/v1) over real HTTP, authenticated with API tokens: each role (requester, approver, admin)
  * and a refusal for each; bad input names the field; refused actions are audited.
  */
+import { workflowIdFor } from '../workflows/definitions';
+import { until } from './helpers/until';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createMetrics } from '../core/metrics';
@@ -192,6 +194,25 @@ describe('HTTP API /api/v1', function () {
     assert.equal((await call('erin', 'POST', `/api/v1/requests/${id}/revoke`, {})).status, 200);
     await h.waitFor(id, 'REVOKED', 20_000);
     assert.equal(await h.canWrite('erin'), false);
+  });
+
+  it('refuses, with 409 and an audit row, a decision on a request whose workflow has finished', async () => {
+    const made = await call('alice', 'POST', '/api/v1/requests', {
+      flow: 'approved-write',
+      resource: 'db',
+      permission: 'readwrite',
+      reason: 'finished',
+    });
+    const id = (made.json.request as { id: string }).id;
+    await h.waitFor(id, 'PENDING_APPROVAL');
+    assert.equal((await call('bob', 'POST', `/api/v1/requests/${id}/deny`, { reason: 'no' })).status, 200);
+    const handle = h.ctx.client.workflow.getHandle(workflowIdFor(id));
+    await until('the workflow to finish', async () => (await handle.describe()).status.name === 'COMPLETED');
+    const late = await call('carol', 'POST', `/api/v1/requests/${id}/approve`, {});
+    assert.equal(late.status, 409, late.text);
+    assert.match(late.json.error?.message ?? '', /already resolved/);
+    const rejected = await h.auditEvent(id, 'request.action_rejected');
+    assert.equal(rejected.actor, 'carol@example.com');
   });
 
   it('describes every /api/v1 route in the OpenAPI document', async () => {

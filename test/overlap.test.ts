@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createRequest } from '../core/create-request';
-import { revokeRequest } from '../core/request-actions';
+import { extendRequest, revokeRequest } from '../core/request-actions';
 import { createHarness, type Harness } from './helpers/harness';
 
 describe('overlapping grants', function () {
@@ -42,6 +42,23 @@ describe('overlapping grants', function () {
 
     await h.waitFor(long.request.id, 'REVOKED', 20_000);
     assert.equal(await h.canRead('alice'), false, 'gone once the last grant ends');
+  });
+
+  it("keeps an extended grant's access when another grant of it ends after the first one's original expiry", async () => {
+    const extended = await readFor(3000, 'to be extended');
+    await h.waitFor(extended.request.id, 'ACTIVE', 15_000);
+    const other = await readFor(5000, 'ends after the original expiry');
+    await h.waitFor(other.request.id, 'ACTIVE', 15_000);
+    await extendRequest(h.ctx, h.actor('alice'), extended.request.id, 20_000);
+    // The other grant's revoke comes after the extended one's original expiry: the extension must still hold.
+    await h.waitFor(other.request.id, 'REVOKED', 20_000);
+    assert.equal((await h.waitFor(extended.request.id, 'ACTIVE')).status, 'ACTIVE');
+    assert.equal(await h.canRead('alice'), true, 'the extended grant still holds the access');
+    const revoked = await h.auditEvent(other.request.id, 'request.revoked');
+    assert.deepEqual(revoked.details.heldBy, [extended.request.id]);
+    await revokeRequest(h.ctx, h.actor('alice'), extended.request.id, 'done');
+    await h.waitFor(extended.request.id, 'REVOKED', 20_000);
+    assert.equal(await h.canRead('alice'), false);
   });
 
   it('removes access when two grants end at the same moment', async () => {

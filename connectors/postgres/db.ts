@@ -91,13 +91,21 @@ export class PgDatabase {
   async withClient<T>(action: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
     let client: PoolClient | undefined;
     let failed: unknown;
+    // pg-pool listens for a checked-out client's errors no longer: a connection lost mid-call would emit an
+    // unhandled 'error' and end the process. Keep it here; the query in flight rejects on its own.
+    const onError = (err: Error) => {
+      failed ??= err;
+      this.log.warn({ action, err: err.message }, 'database connection lost during a call');
+    };
     try {
       client = await this.db().connect();
+      client.on('error', onError);
       return await work(client);
     } catch (err) {
-      failed = err;
+      failed ??= err;
       throw fromPgError(this.name, action, err);
     } finally {
+      client?.off('error', onError);
       // A connection that saw a network or server error is dropped rather than reused.
       client?.release(failed instanceof Error && !('retryable' in failed) ? failed : undefined);
     }
