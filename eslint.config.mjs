@@ -7,7 +7,20 @@ import reactHooks from 'eslint-plugin-react-hooks';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.grantflow/**', 'bin/**', 'scripts/**', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.grantflow/**',
+      'bin/**',
+      'scripts/**',
+      'eslint.config.mjs',
+      // Outputs of runs (git-ignored).
+      'bench-results/**',
+      'chaos-results/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
