@@ -88,7 +88,7 @@ export class BenchContext {
     this.pool = pool;
     this.audit = new AuditFollower(stack.store);
     this.watcher = new MembershipWatcher(stack.target);
-    this.locks = new LockSampler(stack.store);
+    this.locks = new LockSampler(stack.store, stack.target);
     // A pair is free again once the request that held it is over.
     this.audit.onEvent((id, event) => {
       if (event !== 'revoked' && event !== 'grantFailed') return;
@@ -119,13 +119,14 @@ export class BenchContext {
   }
 
   /**
-   * Measures how fast grants can be made (a short burst of short grants, as fast as the system takes them), so
-   * that the revocation scenarios can plan their schedules; waits until they are all revoked again.
+   * Measures how fast grants can be made (a short burst of grants, as fast as the system takes them), so that
+   * the revocation scenarios can plan their schedules; then revokes them and waits until they are gone.
    */
   async calibrate(): Promise<void> {
     if (this.creationRps !== undefined) return;
     const n = this.o.quick ? 20 : 200;
-    const durationMs = this.o.quick ? 3_000 : 15_000;
+    // Long enough that no revoke runs while they are made; revoked early once measured.
+    const durationMs = 3_600_000;
     this.progress.set(
       'calibrating: how fast can grants be made',
       () => `${this.audit.counts.granted} granted in all`,
@@ -136,7 +137,7 @@ export class BenchContext {
     const rate = this.observedRate(grants);
     this.noteCreationRate(rate);
     this.say(`bench: grants are made at up to ${rate.toFixed(1)}/s on this machine (calibration)`);
-    await this.drain(ids, durationMs + 120_000);
+    await this.revokeNow(ids);
   }
 
   /** Grants committed per second over a phase: from the first request sent to the last grant. */

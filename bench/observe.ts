@@ -313,23 +313,37 @@ export interface LockWaits {
   shareWaiting: number;
   /** Mean sessions waiting for any other advisory lock (the per-access locks). */
   meanOtherWaiting: number;
+  /** Store sessions open (mean, most) and of those, idle inside a transaction (mean, most). */
+  meanStoreSessions: number;
+  maxStoreSessions: number;
+  meanIdleInTransaction: number;
+  maxIdleInTransaction: number;
+  /** Sessions of the target database running a statement (the connector's; mean, most). */
+  meanTargetActive: number;
+  maxTargetActive: number;
+}
+
+interface Tally {
+  sum: number;
+  max: number;
 }
 
 /**
- * Samples pg_locks in the store's database: how many sessions wait for the store's global `audit` advisory lock
- * (every audit append takes it, store/knex-store.ts) and for any other advisory lock. PostgreSQL store only.
+ * Samples, every `intervalMs`, the store's database (PostgreSQL store only): sessions waiting in pg_locks for the
+ * store's global `audit` advisory lock (every audit append takes it, store/knex-store.ts) and for any other
+ * advisory lock, and sessions open and idle inside a transaction (pg_stat_activity); and the target database's
+ * sessions running a statement.
  */
 export class LockSampler {
-  private sum = 0;
-  private max = 0;
+  private t: Record<string, Tally> = {};
   private withWaits = 0;
-  private others = 0;
   private n = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
+    private readonly target: PgClient,
     private readonly intervalMs = 250,
   ) {}
 
@@ -339,16 +353,28 @@ export class LockSampler {
       while (!this.stopped) {
         try {
           const { rows } = (await this.store.knex.raw(
-            `select count(*) filter (where ((l.classid::bigint << 32) | l.objid::bigint) = k.key)::int as audit,
-                    count(*) filter (where ((l.classid::bigint << 32) | l.objid::bigint) <> k.key)::int as other
-               from pg_locks l, (select hashtextextended('audit', 0) as key) k
-              where l.locktype = 'advisory' and not l.granted`,
-          )) as { rows: { audit: number; other: number }[] };
-          const audit = rows[0]?.audit ?? 0;
-          this.sum += audit;
-          this.max = Math.max(this.max, audit);
-          if (audit > 0) this.withWaits++;
-          this.others += rows[0]?.other ?? 0;
+            `select
+               (select count(*)::int from pg_locks l where l.locktype = 'advisory' and not l.granted
+                  and ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('audit', 0)) as audit,
+               (select count(*)::int from pg_locks l where l.locktype = 'advisory' and not l.granted
+                  and ((l.classid::bigint << 32) | l.objid::bigint) <> hashtextextended('audit', 0)) as other,
+               (select count(*)::int from pg_stat_activity
+                 where datname = current_database() and pid <> pg_backend_pid()) as sessions,
+               (select count(*)::int from pg_stat_activity
+                 where datname = current_database() and state = 'idle in transaction') as idle_tx`,
+          )) as { rows: { audit: number; other: number; sessions: number; idle_tx: number }[] };
+          const target = await this.target.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+              where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+          );
+          const r = rows[0];
+          if (!r) continue;
+          this.add('audit', r.audit);
+          this.add('other', r.other);
+          this.add('sessions', r.sessions);
+          this.add('idleTx', r.idle_tx);
+          this.add('targetActive', target.rows[0]?.n ?? 0);
+          if (r.audit > 0) this.withWaits++;
           this.n++;
         } catch {
           // a failed sample is skipped
@@ -356,6 +382,12 @@ export class LockSampler {
         await sleep(this.intervalMs);
       }
     })();
+  }
+
+  private add(key: string, v: number): void {
+    const t = (this.t[key] ??= { sum: 0, max: 0 });
+    t.sum += v;
+    t.max = Math.max(t.max, v);
   }
 
   async stop(): Promise<void> {
@@ -366,14 +398,23 @@ export class LockSampler {
   /** What was seen since the last call (undefined with a SQLite store). */
   take(): LockWaits | undefined {
     if (this.store.dialect !== 'postgres') return undefined;
+    const mean = (k: string) => (this.n ? Math.round(((this.t[k]?.sum ?? 0) / this.n) * 100) / 100 : 0);
+    const max = (k: string) => this.t[k]?.max ?? 0;
     const out: LockWaits = {
       samples: this.n,
-      meanWaiting: this.n ? Math.round((this.sum / this.n) * 100) / 100 : 0,
-      maxWaiting: this.max,
+      meanWaiting: mean('audit'),
+      maxWaiting: max('audit'),
       shareWaiting: this.n ? Math.round((this.withWaits / this.n) * 1000) / 1000 : 0,
-      meanOtherWaiting: this.n ? Math.round((this.others / this.n) * 100) / 100 : 0,
+      meanOtherWaiting: mean('other'),
+      meanStoreSessions: mean('sessions'),
+      maxStoreSessions: max('sessions'),
+      meanIdleInTransaction: mean('idleTx'),
+      maxIdleInTransaction: max('idleTx'),
+      meanTargetActive: mean('targetActive'),
+      maxTargetActive: max('targetActive'),
     };
-    this.sum = this.max = this.withWaits = this.others = this.n = 0;
+    this.t = {};
+    this.withWaits = this.n = 0;
     return out;
   }
 }

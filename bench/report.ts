@@ -343,25 +343,32 @@ export function markdown(r: BenchResults): string {
   if (lockRows.length)
     out.push(
       '',
-      "## Waiting for the store's audit lock (pg_locks, sampled every 250 ms)",
+      '## Database sessions (sampled every 250 ms: mean / most)',
+      '',
+      'Store: sessions waiting for the global audit lock, waiting for other (per-access) advisory locks, open, and ' +
+        'idle inside a transaction; target: sessions running a statement (the connector).',
       '',
       row([
         'Scenario',
         'samples',
-        'sessions waiting: mean',
-        'max',
-        'samples with a wait',
-        'other advisory locks: mean',
+        'audit-lock waits',
+        'with a wait',
+        'other lock waits',
+        'store sessions',
+        'idle in transaction',
+        'target active',
       ]),
-      row(['---', '---', '---', '---', '---', '---']),
+      row(['---', '---', '---', '---', '---', '---', '---', '---']),
       ...lockRows.map(([name, w]) =>
         row([
           name,
           w.samples,
-          w.meanWaiting,
-          w.maxWaiting,
+          `${w.meanWaiting} / ${w.maxWaiting}`,
           `${Math.round(w.shareWaiting * 100)}%`,
           w.meanOtherWaiting,
+          `${w.meanStoreSessions} / ${w.maxStoreSessions}`,
+          `${w.meanIdleInTransaction} / ${w.maxIdleInTransaction}`,
+          `${w.meanTargetActive} / ${w.maxTargetActive}`,
         ]),
       ),
     );

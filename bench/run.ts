@@ -103,6 +103,19 @@ function oneLine(name: ScenarioName, s: Scenarios): string {
   }
 }
 
+/** Scenarios selected but not (yet) measured, as errors of a run that stopped before them. */
+function pendingOf(
+  selected: readonly ScenarioName[],
+  done: Scenarios,
+  errors: BenchResults['errors'],
+): BenchResults['errors'] {
+  return Object.fromEntries(
+    selected
+      .filter((n) => !(n in done) && !(n in errors))
+      .map((n) => [n, 'not run: the run stopped before it']),
+  );
+}
+
 async function main(): Promise<number> {
   const o = parseOptions();
   const t0 = Date.now();
@@ -127,21 +140,47 @@ async function main(): Promise<number> {
   const progress = new Progress(() => stack, o.quick ? 5_000 : 15_000, say);
   let b: BenchContext | undefined;
   let interrupted = false;
-  process.once('SIGINT', () => {
-    interrupted = true;
-    say('bench: interrupted; stopping the stack');
-    void (async () => {
-      progress.stop();
-      await b?.stop().catch(() => undefined);
-      await stack?.close().catch(() => undefined);
-      process.exit(130);
-    })();
-  });
   const scenarios: Scenarios = {};
   const errors: BenchResults['errors'] = {};
   const cpu: BenchResults['cpu'] = {};
   const locks: BenchResults['auditLockWaits'] = {};
   let versions: Record<string, string> = {};
+  // Written after every scenario, so that a run stopped midway keeps what it measured.
+  const write = (finished: boolean): BenchResults => {
+    const finishedAt = new Date();
+    const { outDir: _outDir, ...settings } = o;
+    const results: BenchResults = {
+      mode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+      machine: { ...machine, loadAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) },
+      versions,
+      settings,
+      world,
+      scenarios,
+      targets: evaluateTargets(scenarios),
+      cpu,
+      auditLockWaits: locks,
+      errors: finished ? errors : { ...errors, ...pendingOf(o.scenarios, scenarios, errors) },
+    };
+    writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(path.join(dir, 'results.md'), markdown(results));
+    writeFileSync(path.join(dir, 'chart.svg'), renderChart(results));
+    return results;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      interrupted = true;
+      say(`bench: ${signal}: writing what was measured and stopping the stack`);
+      void (async () => {
+        progress.stop();
+        write(false);
+        await b?.stop().catch(() => undefined);
+        await stack?.close().catch(() => undefined);
+        process.exit(130);
+      })();
+    });
   try {
     stack = await startBenchStack(o, world, logsDir, say);
     versions = stack.versions;
@@ -181,35 +220,16 @@ async function main(): Promise<number> {
           ]),
         ),
       };
+      if (!interrupted) write(false);
     }
   } finally {
     progress.stop();
     await b?.stop();
     await stack?.close();
   }
-  const finishedAt = new Date();
-  const { outDir: _outDir, ...settings } = o;
-  const results: BenchResults = {
-    mode,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    wallSeconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
-    machine: { ...machine, loadAtEnd: os.loadavg().map((v) => Math.round(v * 100) / 100) },
-    versions,
-    settings,
-    world,
-    scenarios,
-    targets: evaluateTargets(scenarios),
-    cpu,
-    auditLockWaits: locks,
-    errors,
-  };
-  const md = markdown(results);
-  writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(path.join(dir, 'results.md'), md);
-  writeFileSync(path.join(dir, 'chart.svg'), renderChart(results));
+  const results = write(true);
   say('');
-  say(md);
+  say(markdown(results));
   say(
     `bench: finished in ${results.wallSeconds} s; ${path.relative(process.cwd(), dir)}/results.{json,md}, chart.svg`,
   );
