@@ -13,8 +13,10 @@ import { FINAL_STATUSES } from '../workflows/definitions';
 import type {
   GrantAccessInput,
   GrantAccessResult,
+  NotifyAllInput,
   NotifyInput,
   RecordEventInput,
+  RecordEventsInput,
   RevokeAccessInput,
   RevokeAccessResult,
   RevokeOverdueInput,
@@ -41,29 +43,50 @@ export function accessKey(target: AccessTarget): string {
 export function createActivities(deps: ActivityDeps) {
   const { store, connectors, notifier, log } = deps;
 
-  async function recordEvent(e: RecordEventInput): Promise<void> {
-    await store.appendAudit({
-      eventKey: e.eventKey,
-      type: `request.${e.type}`,
-      actor: e.actor,
-      requestId: e.requestId,
-      channel: e.channel,
-      details: e.details,
-    });
-    if (e.index) {
-      const patch = Object.fromEntries(Object.entries(e.index).filter(([, v]) => v !== undefined));
-      await store.updateRequest(e.requestId, { ...patch, updatedAt: new Date().toISOString() });
-      if (
-        e.index.status &&
-        FINAL_STATUSES.includes(e.index.status) &&
-        e.type === e.index.status.toLowerCase()
-      )
-        deps.metrics?.requestsFinal.inc({ state: e.index.status });
-    }
+  /**
+   * Writes a request's events to the audit trail (one transaction), then its index row; counts final states.
+   * With `ifNew`, events written before (by an earlier attempt) leave the index alone: it may have moved on since
+   * (a retried revoke's REVOKING must not undo REVOKE_OVERDUE).
+   */
+  async function writeEvents(
+    { requestId, events, index }: RecordEventsInput,
+    { ifNew = false } = {},
+  ): Promise<void> {
+    const written = await store.appendAuditEvents(
+      events.map((e) => ({
+        eventKey: e.eventKey,
+        type: `request.${e.type}`,
+        actor: e.actor,
+        requestId,
+        channel: e.channel,
+        details: e.details,
+        at: e.at === undefined ? undefined : new Date(e.at),
+      })),
+    );
+    if (!index || (ifNew && !written.some((w) => w.inserted))) return;
+    const patch = Object.fromEntries(Object.entries(index).filter(([, v]) => v !== undefined));
+    await store.updateRequest(requestId, { ...patch, updatedAt: new Date().toISOString() });
+    const status = index.status;
+    if (status && FINAL_STATUSES.includes(status) && events.some((e) => e.type === status.toLowerCase()))
+      deps.metrics?.requestsFinal.inc({ state: status });
+  }
+
+  async function recordEvent({ requestId, index, ...event }: RecordEventInput): Promise<void> {
+    await writeEvents({ requestId, events: [event], index });
+  }
+
+  /** The batched form the workflow uses since the off-path-effects patch. */
+  async function recordEvents(input: RecordEventsInput): Promise<void> {
+    await writeEvents(input);
   }
 
   async function notify(input: NotifyInput): Promise<void> {
     await notifier.publish(input.message, input.targets);
+  }
+
+  /** Each message in turn; the last one leaves every earlier message about the request up to date. */
+  async function notifyAll(input: NotifyAllInput): Promise<void> {
+    for (const message of input.messages) await notifier.publish(message, input.targets);
   }
 
   async function grantAccess(input: GrantAccessInput): Promise<GrantAccessResult> {
@@ -96,10 +119,45 @@ export function createActivities(deps: ActivityDeps) {
         credentials: result.credentials !== undefined,
       };
     };
+    // Access exists from here: the audit says so at once, with the moment it began.
+    const own = input.events;
+    const granted = async (result: GrantAccessResult): Promise<GrantAccessResult> => {
+      if (!own?.doneKey) return result;
+      await writeEvents({
+        requestId: input.requestId,
+        events: [
+          {
+            eventKey: own.doneKey,
+            type: 'granted',
+            actor: 'grantflow',
+            channel: 'workflow',
+            details: { alreadyHeld: result.alreadyHeld, ...result.details },
+            at: result.grantedAt,
+          },
+        ],
+        index: {
+          status: 'ACTIVE',
+          grantedAt: result.grantedAt,
+          expiresAt: new Date(Date.parse(result.grantedAt) + input.durationMs).toISOString(),
+          decidedBy: own.index.decidedBy,
+        },
+      });
+      return result;
+    };
     try {
+      if (own)
+        await writeEvents(
+          { requestId: input.requestId, events: own.before, index: own.index },
+          { ifNew: true },
+        );
       if (!connector.sharesAccess) {
         const { details, credentials } = await doGrant();
-        return { alreadyHeld: false, details, credentials, grantedAt: new Date().toISOString() };
+        return await granted({
+          alreadyHeld: false,
+          details,
+          credentials,
+          grantedAt: new Date().toISOString(),
+        });
       }
       const outcome = await store.withAccessLock(accessKey(input.target), async (holders) => {
         const held = await holders.list();
@@ -111,7 +169,7 @@ export function createActivities(deps: ActivityDeps) {
         return { alreadyHeld, details, credentials };
       });
       // The clock starts once the grant and its holder row have committed.
-      return { ...outcome, grantedAt: new Date().toISOString() };
+      return await granted({ ...outcome, grantedAt: new Date().toISOString() });
     } catch (err) {
       throw asFailure(err);
     }
@@ -134,6 +192,12 @@ export function createActivities(deps: ActivityDeps) {
       };
     };
     try {
+      const own = input.events;
+      if (own)
+        await writeEvents(
+          { requestId: input.requestId, events: own.before, index: own.index },
+          { ifNew: true },
+        );
       const outcome = connector.sharesAccess
         ? await store.withAccessLock(accessKey(input.target), async (holders) => {
             await holders.remove(input.requestId);
@@ -233,7 +297,9 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     recordEvent,
+    recordEvents,
     notify,
+    notifyAll,
     grantAccess,
     revokeAccess,
     alertRevokeOverdue,

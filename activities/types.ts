@@ -14,8 +14,34 @@ export interface RecordEventInput {
   actor: string;
   channel: string;
   details: Record<string, unknown>;
+  /** When it happened, if not when it is written. */
+  at?: string;
   /** Changes to the request's row in the requests index. */
   index?: Partial<RequestRow>;
+}
+
+/**
+ * Events an activity writes itself, so that they cost no round trip of their own: those that led to its work
+ * (written before it, with the index as it then stood) and, under `doneKey`, the one that says the work is done,
+ * written the moment it is. Idempotent by event key, so retries write each once.
+ */
+export interface OwnEvents {
+  before: RecordEventsInput['events'];
+  index: Partial<RequestRow>;
+  doneKey?: string;
+}
+
+/** Several events of one request, written in order in one audit transaction, then one change to its index row. */
+export interface RecordEventsInput {
+  requestId: string;
+  events: Omit<RecordEventInput, 'requestId' | 'index'>[];
+  index?: Partial<RequestRow>;
+}
+
+/** Several notifications about one request, sent in order by one activity (workflows since off-path-effects). */
+export interface NotifyAllInput {
+  messages: RequestMessage[];
+  targets: NotificationTarget[];
 }
 
 export interface NotifyInput {
@@ -32,6 +58,8 @@ export interface GrantAccessInput {
   requester?: string;
   /** The longest the grant may last with extensions: the backstop connectors may set. */
   maxTotalDurationMs?: number;
+  /** The events this grant writes itself (workflows since the off-path-effects patch): `granted` is its done event. */
+  events?: OwnEvents;
 }
 
 export interface GrantAccessResult {
@@ -51,6 +79,8 @@ export interface RevokeAccessInput {
   reason: string;
   /** Failed attempts after which (and every so many after) admins are alerted. */
   alertAfterAttempts: number;
+  /** The events this revoke writes before it starts (workflows since the off-path-effects patch). */
+  events?: OwnEvents;
 }
 
 export interface RevokeAccessResult {

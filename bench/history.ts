@@ -13,17 +13,38 @@ export interface HistoryCount {
   searchAttributeUpserts: number;
   timers: number;
   byType: Record<string, number>;
+  /**
+   * The start of the workflow's life as the server saw it: each event up to the completion of the first
+   * activity that is not a notification, in ms since the workflow started (activity types named).
+   */
+  opening: { event: string; ms: number }[];
 }
 
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCount> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const byType: Record<string, number> = {};
+  const opening: HistoryCount['opening'] = [];
+  const activityTypes = new Map<string, string>();
+  let t0: number | undefined;
+  let opened = false;
   for (const e of history.events ?? []) {
     const name = (temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(
       /^EVENT_TYPE_/,
       '',
     );
     byType[name] = (byType[name] ?? 0) + 1;
+    if (opened) continue;
+    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    t0 ??= at;
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) activityTypes.set(String(e.eventId), scheduled.activityType?.name ?? '?');
+    const of =
+      e.activityTaskStartedEventAttributes?.scheduledEventId ??
+      e.activityTaskCompletedEventAttributes?.scheduledEventId;
+    const activity =
+      scheduled?.activityType?.name ?? (of != null ? activityTypes.get(String(of)) : undefined);
+    opening.push({ event: activity ? `${name} (${activity})` : name, ms: at - t0 });
+    if (name === 'ACTIVITY_TASK_COMPLETED' && activity !== 'notify') opened = true;
   }
   return {
     workflowId,
@@ -33,5 +54,6 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     searchAttributeUpserts: byType.UPSERT_WORKFLOW_SEARCH_ATTRIBUTES ?? 0,
     timers: byType.TIMER_STARTED ?? 0,
     byType,
+    opening,
   };
 }

@@ -48,10 +48,18 @@ export interface BenchOptions {
   footprint: { grants: number; settleMs: number; windowMs: number; restartWorker: boolean };
   /** Creation phases: requests in flight at once, and the rate used when no throughput knee is known. */
   create: { concurrency: number; defaultRps: number };
+  /** Run the worker and the API server under `node --cpu-prof`, profiles into `<results>/profiles/`. */
+  cpuProf: boolean;
 }
 
 export function defaultOptions(quick: boolean): BenchOptions {
-  const common = { quick, scenarios: [...SCENARIOS], outDir: 'bench-results', store: 'postgres' as const };
+  const common = {
+    quick,
+    scenarios: [...SCENARIOS],
+    outDir: 'bench-results',
+    store: 'postgres' as const,
+    cpuProf: false,
+  };
   if (quick)
     return {
       ...common,

@@ -317,6 +317,18 @@ export function markdown(r: BenchResults): string {
         Boolean,
       ),
     );
+    const opening = (name: string, h: typeof hb) =>
+      h?.opening?.length
+        ? [`- ${name}: ${h.opening.map((e) => `${e.event.toLowerCase()} +${e.ms} ms`).join(' → ')}`]
+        : [];
+    out.push(
+      '',
+      'Their first moments as the server recorded them (ms since the workflow started, up to the first ' +
+        'activity that is not a notification):',
+      '',
+      ...opening('Baseline', hb),
+      ...opening('Auto-approved request', ha),
+    );
   }
   const cpuRows = Object.entries(r.cpu);
   if (cpuRows.length) {

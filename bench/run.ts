@@ -40,6 +40,10 @@ function parseOptions(): BenchOptions {
     .addOption(
       new Option('--concurrency <n>', 'requests in flight in the latency scenarios').argParser(Number),
     )
+    .option(
+      '--cpu-prof',
+      "profile the worker's and the API server's CPU (node --cpu-prof) into <results>/profiles",
+    )
     .showHelpAfterError();
   program.parse();
   const f = program.opts<{
@@ -48,11 +52,13 @@ function parseOptions(): BenchOptions {
     out: string;
     store: 'postgres' | 'sqlite';
     concurrency?: number;
+    cpuProf?: boolean;
   }>();
   const o = defaultOptions(f.quick === true);
   o.scenarios = selectScenarios(f.only);
   o.outDir = f.out;
   o.store = f.store;
+  o.cpuProf = f.cpuProf === true;
   if (f.concurrency !== undefined) {
     if (!Number.isInteger(f.concurrency) || f.concurrency < 1)
       throw new Error('--concurrency: a whole number ≥ 1');

@@ -166,12 +166,21 @@ export async function startBenchStack(
       ...(storeUrl ? { DATABASE_URL: storeUrl } : {}),
     });
 
+    // Profiles are written when a process exits (SIGTERM at the end of the run).
+    const profile = (name: string) =>
+      o.cpuProf
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${path.join(logsDir, '..', 'profiles')}`,
+            `--cpu-prof-name=${name}.cpuprofile`,
+          ]
+        : [];
     say(
       'bench: starting the Grantflow worker (it bundles its workflows first), API server and baseline worker',
     );
     const worker = new ManagedProcess({
       name: 'grantflow worker',
-      args: ['-r', 'tsx/cjs', path.join(__dirname, 'cli-process.ts'), 'worker'],
+      args: [...profile('worker'), '-r', 'tsx/cjs', path.join(__dirname, 'cli-process.ts'), 'worker'],
       cwd: ROOT,
       env,
       logFile: path.join(logsDir, 'worker.log'),
@@ -182,7 +191,7 @@ export async function startBenchStack(
     const apiUrl = `http://127.0.0.1:${port}`;
     const server = new ManagedProcess({
       name: 'grantflow server',
-      args: ['-r', 'tsx/cjs', path.join(__dirname, 'cli-process.ts'), 'server'],
+      args: [...profile('api-server'), '-r', 'tsx/cjs', path.join(__dirname, 'cli-process.ts'), 'server'],
       cwd: ROOT,
       env: { ...env, GRANTFLOW_PORT: String(port), GRANTFLOW_HOST: '127.0.0.1' },
       logFile: path.join(logsDir, 'api-server.log'),

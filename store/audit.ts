@@ -109,10 +109,18 @@ function checkEvent(event: AuditEventInput): string {
  * A repeated event key returns the row stored the first time, unchanged.
  */
 export async function appendAuditEvent(trx: Db, event: AuditEventInput): Promise<AuditRow> {
+  return (await appendAuditEventOnce(trx, event)).row;
+}
+
+/** Appends the event unless one with its key exists; says which. */
+export async function appendAuditEventOnce(
+  trx: Db,
+  event: AuditEventInput,
+): Promise<{ row: AuditRow; inserted: boolean }> {
   const at = checkEvent(event);
   const details = JSON.parse(canonicalJson(event.details ?? {})) as Record<string, unknown>;
   const existing = (await trx(TABLE).where('event_key', event.eventKey).first()) as AuditDbRow | undefined;
-  if (existing) return toAuditRow(existing);
+  if (existing) return { row: toAuditRow(existing), inserted: false };
   const last = (await trx(TABLE).orderBy('seq', 'desc').first('seq', 'hash')) as AuditDbRow | undefined;
   const unhashed: Omit<AuditRow, 'hash'> = {
     seq: last ? Number(last.seq) + 1 : 1,
@@ -138,7 +146,7 @@ export async function appendAuditEvent(trx: Db, event: AuditEventInput): Promise
     prev_hash: row.prevHash,
     hash: row.hash,
   });
-  return row;
+  return { row, inserted: true };
 }
 
 /** Options of listAuditRows. */

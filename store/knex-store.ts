@@ -11,7 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { SentMessageRef } from '../chat-adapters/types';
-import { appendAuditEvent, listAuditRows, verifyAuditChain } from './audit';
+import { appendAuditEvent, appendAuditEventOnce, listAuditRows, verifyAuditChain } from './audit';
 import type {
   AccessHolderRow,
   AccessHolders,
@@ -508,6 +508,14 @@ export class KnexStore implements Store {
 
   appendAudit(event: AuditEventInput): Promise<AuditRow> {
     return this.withLock('audit', (trx) => appendAuditEvent(trx, event));
+  }
+
+  appendAuditEvents(events: readonly AuditEventInput[]): Promise<{ row: AuditRow; inserted: boolean }[]> {
+    return this.withLock('audit', async (trx) => {
+      const out: { row: AuditRow; inserted: boolean }[] = [];
+      for (const event of events) out.push(await appendAuditEventOnce(trx, event));
+      return out;
+    });
   }
 
   listAudit(options: Parameters<Store['listAudit']>[0] = {}): Promise<AuditRow[]> {

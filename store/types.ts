@@ -188,6 +188,11 @@ export interface Store {
 
   appendAudit(event: AuditEventInput): Promise<AuditRow>;
   /**
+   * Appends several events in order, under one lock and in one transaction; an event whose key is already there
+   * is left as it is (`inserted: false`).
+   */
+  appendAuditEvents(events: readonly AuditEventInput[]): Promise<{ row: AuditRow; inserted: boolean }[]>;
+  /**
    * Audit rows in chain order. `type` filters by event type; `last: n` returns the n most recent rows
    * (still in chain order).
    */

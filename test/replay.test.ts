@@ -11,7 +11,8 @@ import { Worker } from '@temporalio/worker';
 import { getWorkflowBundle } from './setup/stack';
 
 const DIR = path.join(__dirname, 'histories');
-const REQUIRED = [
+/** Every path of the workflow, each recorded again after every patch that changed the commands it makes. */
+const PATHS = [
   'auto-approved-expired',
   'approved-extended-revoked-early',
   'two-of-three',
@@ -20,8 +21,15 @@ const REQUIRED = [
   'cancelled',
   'grant-failed',
   'workflow-cancelled-while-active',
+  'revoke-overdue',
+];
+const REQUIRED = [
+  ...PATHS.filter((p) => p !== 'revoke-overdue'),
+  // after the revoke-overdue patch
   'auto-approved-expired-v2',
   'revoke-overdue',
+  // after the off-path-effects patch
+  ...PATHS.map((p) => `${p}.off-path-effects`),
 ];
 
 describe('replay of recorded histories', function () {

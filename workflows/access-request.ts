@@ -19,15 +19,20 @@ import { RequestState } from './request-state';
 
 export async function accessRequest(input: AccessRequestInput): Promise<RequestView> {
   const state = new RequestState(input);
-  const fx = new RequestEffects(state);
+  // Workflows started before this patch replay with every effect on the path, as they ran.
+  const fx = new RequestEffects(state, patched(OFF_PATH_EFFECTS_PATCH));
   registerHandlers(state, fx);
+  // Auto-approved, the grant goes to the server ahead of the notifications.
+  const release = input.flow.autoApprove ? fx.holdNotifications() : () => undefined;
   const finish = async () => {
+    release();
+    await fx.settled();
     await condition(allHandlersFinished);
     return state.view();
   };
 
   if (!(await decision(state, fx))) return finish();
-  if (!(await grant(state, fx))) return finish();
+  if (!(await grant(state, fx, release))) return finish();
   // Active until expiry, an extension, or an early revoke. Cancelling the workflow still revokes.
   try {
     await holdUntilExpiry(state, () => fx.publish('reminder'));
@@ -42,13 +47,15 @@ export async function accessRequest(input: AccessRequestInput): Promise<RequestV
 /** Waits for the decision (or approves by policy); records the outcome. True when approved. */
 async function decision(state: RequestState, fx: RequestEffects): Promise<boolean> {
   const { input } = state;
-  await fx.record('requested', input.requester, input.channel, {
+  // Auto-approved: written with the events up to the grant, in one go.
+  const details = {
     flow: input.flow,
     resource: input.resource,
     permission: input.permission,
     durationMs: input.durationMs,
     reason: input.reason,
-  });
+  };
+  await fx.record('requested', input.requester, input.channel, details, { later: input.flow.autoApprove });
   await fx.publish('requested');
   try {
     if (input.flow.autoApprove) {
@@ -79,41 +86,53 @@ async function decision(state: RequestState, fx: RequestEffects): Promise<boolea
     });
     return false;
   }
-  fx.setStatus('APPROVED');
+  // Off the path, an auto-approved request goes straight on to GRANTING in the search attributes.
+  if (fx.offPath && input.flow.autoApprove) state.status = 'APPROVED';
+  else fx.setStatus('APPROVED');
   const approvedBy = input.flow.autoApprove
     ? 'grantflow:auto-approve'
     : state.approvals.map((a) => a.approver);
-  await fx.record('approved', String(approvedBy), 'workflow', {
-    approvedBy,
-    autoApprove: input.flow.autoApprove,
-  });
+  await fx.record(
+    'approved',
+    String(approvedBy),
+    'workflow',
+    { approvedBy, autoApprove: input.flow.autoApprove },
+    { later: true },
+  );
   await fx.publish('approved');
   return true;
 }
 
 /** Grants; the clock starts when the grant commits. If it fails for good, undoes anything partly done. */
-async function grant(state: RequestState, fx: RequestEffects): Promise<boolean> {
+async function grant(state: RequestState, fx: RequestEffects, scheduled: () => void): Promise<boolean> {
   const { input } = state;
   fx.setStatus('GRANTING');
-  await fx.record('granting', 'grantflow', 'workflow');
+  await fx.record('granting', 'grantflow', 'workflow', {}, { later: true });
+  // Off the path, the grant activity writes the events up to here, and `granted` the moment access exists.
+  const own = fx.ownEvents('granted');
   try {
-    const granted = await fx.acts.grantAccess({
+    const granting = fx.acts.grantAccess({
       requestId: input.requestId,
       target: targetOf(input),
       durationMs: input.durationMs,
       requester: input.requester,
       maxTotalDurationMs: input.flow.maxTotalDurationMs,
+      events: own,
     });
+    scheduled();
+    const granted = await granting;
     state.grantedAtMs = Date.parse(granted.grantedAt);
     state.signIn = granted.credentials === true ? true : undefined;
     state.expiresAtMs = state.grantedAtMs + input.durationMs;
     fx.setStatus('ACTIVE');
-    await fx.record('granted', 'grantflow', 'workflow', {
-      alreadyHeld: granted.alreadyHeld,
-      ...granted.details,
-    });
+    if (!fx.offPath)
+      await fx.record('granted', 'grantflow', 'workflow', {
+        alreadyHeld: granted.alreadyHeld,
+        ...granted.details,
+      });
   } catch (err) {
     state.failure = String(err instanceof Error && err.cause ? err.cause : err);
+    fx.requeue(own);
     await CancellationScope.nonCancellable(async () => {
       const undo = await revoke(state, fx, 'grant failed: undoing anything partly granted');
       fx.setStatus('GRANT_FAILED');
@@ -131,8 +150,10 @@ function revokeAtEnd(state: RequestState, fx: RequestEffects): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
     const early = state.revokeRequest;
     const reason = early ? `revoked early: ${early.reason}` : 'expired';
+    // The revoke goes to the server ahead of the notification.
+    const release = fx.holdNotifications();
     await fx.publish('revoking');
-    const result = await revoke(state, fx, reason);
+    const result = await revoke(state, fx, reason, release);
     fx.setStatus('REVOKED');
     await fx.record('revoked', early?.actor ?? 'grantflow', early?.channel ?? 'workflow', {
       reason,
@@ -142,10 +163,10 @@ function revokeAtEnd(state: RequestState, fx: RequestEffects): Promise<void> {
   });
 }
 
-async function revoke(state: RequestState, fx: RequestEffects, reason: string) {
+async function revoke(state: RequestState, fx: RequestEffects, reason: string, scheduled = () => {}) {
   const { input } = state;
   fx.setStatus('REVOKING');
-  await fx.record('revoking', 'grantflow', 'workflow', { reason });
+  await fx.record('revoking', 'grantflow', 'workflow', { reason }, { later: true });
   let done = false;
   const running = fx.acts.revokeAccess({
     requestId: input.requestId,
@@ -153,7 +174,9 @@ async function revoke(state: RequestState, fx: RequestEffects, reason: string) {
     target: targetOf(input),
     reason,
     alertAfterAttempts: input.revokeAlertAfterAttempts,
+    events: fx.ownEvents(),
   });
+  scheduled();
   void running.then(
     () => (done = true),
     () => (done = true),
@@ -183,6 +206,12 @@ async function revoke(state: RequestState, fx: RequestEffects, reason: string) {
   state.revokedAt = result.revokedAt;
   return { ...result, overdue: state.status === 'REVOKE_OVERDUE' };
 }
+
+/**
+ * Marks the workflows whose records are batched local activities, whose grant activity records `granted`, and
+ * whose notifications run beside the request instead of before its next step (see docs on versioning).
+ */
+const OFF_PATH_EFFECTS_PATCH = 'off-path-effects';
 
 /** Marks the workflows that know REVOKE_OVERDUE (see docs on versioning). */
 const REVOKE_OVERDUE_PATCH = 'revoke-overdue';

@@ -13,8 +13,14 @@ export function proxiesFor(input: AccessRequestInput) {
     retry: { initialInterval: '1s', maximumInterval: '30s' },
     summary: 'record audit event',
   });
+  // The same, several events at once (workflows since the off-path-effects patch).
+  const { recordEvents } = proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+    summary: 'record audit events',
+  });
   // A notification that cannot be delivered must not hold up access or its revoke.
-  const { notify } = proxyActivities<Activities>({
+  const { notify, notifyAll } = proxyActivities<Activities>({
     startToCloseTimeout: '30s',
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
     summary: 'notify',
@@ -36,5 +42,5 @@ export function proxiesFor(input: AccessRequestInput) {
     retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 5 },
     summary: 'alert: revoke overdue',
   });
-  return { recordEvent, notify, grantAccess, revokeAccess, alertRevokeOverdue };
+  return { recordEvent, recordEvents, notify, notifyAll, grantAccess, revokeAccess, alertRevokeOverdue };
 }

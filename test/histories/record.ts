@@ -1,7 +1,8 @@
 /**
  * Records one workflow history per path of accessRequest into test/histories/, for the replay test.
- * Run after a deliberate, compatible change with `npm run record-histories`; commit the files it writes.
- * Old files are kept on purpose: histories recorded by earlier versions must keep replaying.
+ * Run after a deliberate, compatible change with `npm run record-histories -- --as <patch> [names…]`, which writes
+ * `<name>.<patch>.json` for every path (or those named); commit the files it writes. Old files are kept on purpose:
+ * histories recorded by earlier versions must keep replaying. Without `--as` it rewrites the original files.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -156,7 +157,12 @@ async function revokeOverdue(): Promise<{ h: Harness; id: string; close(): Promi
 async function main(): Promise<void> {
   const h = await createHarness();
   try {
-    const only = process.argv.slice(2);
+    const args = process.argv.slice(2);
+    const asAt = args.indexOf('--as');
+    const suffix = asAt >= 0 ? args[asAt + 1] : undefined;
+    if (asAt >= 0 && !suffix)
+      throw new Error('--as needs the name of the patch the histories are recorded after');
+    const only = args.filter((_, i) => i !== asAt && i !== asAt + 1);
     const all: [string, () => Promise<{ h: Harness; id: string; close?: () => Promise<void> }>][] = [
       ...Object.entries(scenarios).map(
         ([name, run]) =>
@@ -169,6 +175,8 @@ async function main(): Promise<void> {
     ];
     for (const [name, run] of all) {
       if (only.length > 0 && !only.includes(name)) continue;
+      // Aliases of another path recorded at an earlier patch are not recorded again under a new one.
+      if (suffix && /-v\d+$/.test(name)) continue;
       const { id, close } = await run();
       // Temporal's own CLI writes the standard JSON form that historyFromJSON reads back.
       const json = execFileSync(
@@ -187,7 +195,7 @@ async function main(): Promise<void> {
         ],
         { encoding: 'utf8' },
       );
-      const file = path.join(__dirname, `${name}.json`);
+      const file = path.join(__dirname, `${name}${suffix ? `.${suffix}` : ''}.json`);
       writeFileSync(file, json.trim() + '\n');
       const events = (JSON.parse(json) as { events: unknown[] }).events.length;
       console.log(`recorded ${name} (${events} events) → ${path.relative(process.cwd(), file)}`);
