@@ -109,6 +109,10 @@ export function renderChart(r: BenchResults): string {
   const s = r.scenarios;
   if (s.baseline) series.push({ label: 'baseline (bare Temporal)', samples: s.baseline.samples });
   if (s.access) series.push({ label: 'time to access (auto)', samples: s.access.samples });
+  const bl = s['baseline-loaded'];
+  const al = s['access-loaded'];
+  if (bl) series.push({ label: `baseline, ${bl.concurrency} in flight`, samples: bl.samples });
+  if (al) series.push({ label: `time to access, ${al.concurrency} in flight`, samples: al.samples });
   if (s.approval) series.push({ label: 'approval to access', samples: s.approval.samples });
   for (const step of s.throughput?.steps ?? [])
     series.push({ label: `throughput ${step.rps}/s`, samples: step.samples });

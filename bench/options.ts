@@ -7,6 +7,8 @@
 export const SCENARIOS = [
   'baseline',
   'access',
+  'baseline-loaded',
+  'access-loaded',
   'approval',
   'throughput',
   'steady',
@@ -20,8 +22,10 @@ export interface BenchOptions {
   scenarios: ScenarioName[];
   outDir: string;
   store: 'postgres' | 'sqlite';
-  /** Requests in flight at once in the baseline, time-to-access and approval scenarios. */
+  /** Requests in flight at once in the baseline and time-to-access scenarios: latency, one at a time. */
   concurrency: number;
+  /** Requests in flight at once in their `-loaded` twins and in the approval scenario: latency under load. */
+  loadedConcurrency: number;
   baselineRuns: number;
   accessRequests: number;
   approvalRequests: number;
@@ -63,7 +67,8 @@ export function defaultOptions(quick: boolean): BenchOptions {
   if (quick)
     return {
       ...common,
-      concurrency: 5,
+      concurrency: 1,
+      loadedConcurrency: 5,
       baselineRuns: 50,
       accessRequests: 25,
       approvalRequests: 10,
@@ -76,7 +81,8 @@ export function defaultOptions(quick: boolean): BenchOptions {
     };
   return {
     ...common,
-    concurrency: 5,
+    concurrency: 1,
+    loadedConcurrency: 5,
     baselineRuns: 300,
     accessRequests: 300,
     approvalRequests: 200,
@@ -97,5 +103,6 @@ export function selectScenarios(only: string | undefined): ScenarioName[] {
     if (!SCENARIOS.includes(name as ScenarioName))
       throw new Error(`--only: no scenario "${name}" (choose from ${SCENARIOS.join(', ')})`);
   if (wanted.has('access')) wanted.add('baseline');
+  if (wanted.has('access-loaded')) wanted.add('baseline-loaded');
   return SCENARIOS.filter((s) => wanted.has(s));
 }

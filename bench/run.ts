@@ -75,8 +75,8 @@ function worldFor(o: BenchOptions): World {
     has('steady') ? o.steady.grants : 0,
     has('burst') ? o.burst.grants : 0,
     has('throughput') ? (o.quick ? 500 : 4_000) : 0,
-    o.accessRequests + 4 * o.concurrency,
-    o.approvalRequests + 2 * o.concurrency,
+    o.accessRequests + 4 * o.loadedConcurrency,
+    o.approvalRequests + 2 * o.loadedConcurrency,
   );
   return { people: Math.ceil((live * 1.1) / ROLES), roles: ROLES };
 }
@@ -92,6 +92,18 @@ function oneLine(name: ScenarioName, s: Scenarios): string {
               ? ` (${(s.access.latencyMs.p50 / s.baseline.latencyMs.p50).toFixed(2)}× baseline p50)`
               : '')
         : '';
+    case 'baseline-loaded': {
+      const x = s['baseline-loaded'];
+      return x ? `p50 ${ms(x.latencyMs.p50)}, p99 ${ms(x.latencyMs.p99)}` : '';
+    }
+    case 'access-loaded': {
+      const x = s['access-loaded'];
+      const base = s['baseline-loaded'];
+      return x
+        ? `p50 ${ms(x.latencyMs.p50)}, p99 ${ms(x.latencyMs.p99)}` +
+            (base ? ` (${(x.latencyMs.p50 / base.latencyMs.p50).toFixed(2)}× baseline p50)` : '')
+        : '';
+    }
     case 'approval':
       return s.approval ? `p50 ${ms(s.approval.latencyMs.p50)}, p99 ${ms(s.approval.latencyMs.p99)}` : '';
     case 'throughput':
@@ -202,6 +214,9 @@ async function main(): Promise<number> {
       try {
         if (name === 'baseline') scenarios.baseline = await runBaseline(b);
         if (name === 'access') scenarios.access = await runAccess(b);
+        if (name === 'baseline-loaded')
+          scenarios['baseline-loaded'] = await runBaseline(b, o.loadedConcurrency);
+        if (name === 'access-loaded') scenarios['access-loaded'] = await runAccess(b, o.loadedConcurrency);
         if (name === 'approval') scenarios.approval = await runApproval(b);
         if (name === 'throughput') scenarios.throughput = await runThroughput(b);
         if (name === 'steady') scenarios.steady = await runSteady(b);

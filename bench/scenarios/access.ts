@@ -1,6 +1,7 @@
 /**
  * Scenario 2, time to access (auto-approved): from the API's POST of a request to the moment the grant in
- * PostgreSQL committed, read from the `request.granted` audit event's `at`. Same concurrency as the baseline.
+ * PostgreSQL committed, read from the `request.granted` audit event's `at`. Same concurrency as the baseline it is
+ * compared with: one at a time (latency), and 5 in flight (`access-loaded`, latency under load).
  * Spot checks: for a sample, pg_auth_members must show the membership right after the audit event, and a
  * watcher polling pg_auth_members tells when the membership really appeared (to compare with the audit's `at`
  * and with `granted_at` in the requests index, which the grant activity sets as it commits).
@@ -78,9 +79,8 @@ export async function grantAndCheck(
   return at;
 }
 
-export async function runAccess(b: BenchContext): Promise<AccessResult> {
+export async function runAccess(b: BenchContext, c = b.o.concurrency): Promise<AccessResult> {
   const n = b.o.accessRequests;
-  const c = b.o.concurrency;
   // Long enough that nothing expires while the scenario measures; revoked early right after.
   const durationMs = 3_600_000;
   const every = Math.max(1, Math.floor(n / b.o.spotChecks));

@@ -2,7 +2,7 @@
  * Scenario 3, approval to access: a request of the Slack-approved flow is made through the API; once the
  * worker has posted it to the approvers' channel (on the fake Slack Web API), the approver clicks Approve — a
  * block_actions payload POSTed to /slack/events, signed as Slack signs it. Timed from that click to the grant
- * committed (`request.granted` audit `at`), with the same concurrency as the baseline.
+ * committed (`request.granted` audit `at`), with as many in flight as the loaded time-to-access scenario.
  */
 import { ACTIONS } from '../../chat-adapters/slack/ids';
 import { blockActionPayload, createSlackSender } from '../../test/helpers/slack-requests';
@@ -34,7 +34,7 @@ export interface ApprovalResult {
 
 export async function runApproval(b: BenchContext): Promise<ApprovalResult> {
   const n = b.o.approvalRequests;
-  const c = b.o.concurrency;
+  const c = b.o.loadedConcurrency;
   // Long enough that nothing expires while the scenario measures; revoked early right after.
   const durationMs = 3_600_000;
   const every = Math.max(1, Math.floor(n / b.o.spotChecks));

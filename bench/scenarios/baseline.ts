@@ -16,11 +16,10 @@ export interface BaselineResult {
   history?: HistoryCount;
 }
 
-export async function runBaseline(b: BenchContext): Promise<BaselineResult> {
+export async function runBaseline(b: BenchContext, c = b.o.concurrency): Promise<BaselineResult> {
   const { client } = b.stack;
   const n = b.o.baselineRuns;
-  const c = b.o.concurrency;
-  const tag = Date.now().toString(36);
+  const tag = `${Date.now().toString(36)}-c${c}`;
   const once = async (id: string): Promise<number> => {
     const t0 = Date.now();
     const handle = await client.workflow.start('benchBaseline', {
