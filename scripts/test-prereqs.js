@@ -24,6 +24,11 @@ function hasMariaDb() {
   return ['/usr/sbin/mariadbd', '/usr/sbin/mysqld'].some((p) => fs.existsSync(p));
 }
 
+/** Debian's nginx: a TLS-terminating gRPC proxy in front of the Temporal dev server for the mTLS tests. */
+function hasNginx() {
+  return [process.env.GRANTFLOW_NGINX, '/usr/sbin/nginx'].some((p) => p && fs.existsSync(p));
+}
+
 /** moto's server (PyPI moto[server]): the AWS API on loopback for the AWS connector tests. */
 function hasMoto() {
   const res = spawnSync('python3', ['-c', 'import moto.server, flask'], { stdio: 'ignore' });
@@ -50,6 +55,12 @@ const PREREQS = [
     check: hasMariaDb,
     install: { apt: ['mariadb-server', 'mariadb-client'] },
     hint: 'MariaDB for the MySQL connector tests (apt-get install mariadb-server mariadb-client)',
+  },
+  {
+    name: 'nginx',
+    check: hasNginx,
+    install: { apt: ['nginx'] },
+    hint: 'nginx for the Temporal TLS tests (apt-get install nginx, or set GRANTFLOW_NGINX)',
   },
   {
     name: 'moto',
