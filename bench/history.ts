@@ -44,7 +44,7 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     const activity =
       scheduled?.activityType?.name ?? (of != null ? activityTypes.get(String(of)) : undefined);
     opening.push({ event: activity ? `${name} (${activity})` : name, ms: at - t0 });
-    if (name === 'ACTIVITY_TASK_COMPLETED' && activity !== 'notify') opened = true;
+    if (name === 'ACTIVITY_TASK_COMPLETED' && !activity?.startsWith('notify')) opened = true;
   }
   return {
     workflowId,

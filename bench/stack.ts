@@ -167,14 +167,9 @@ export async function startBenchStack(
     });
 
     // Profiles are written when a process exits (SIGTERM at the end of the run).
+    // One folder per process: Node names each thread's profile (the worker's workflows run in worker threads).
     const profile = (name: string) =>
-      o.cpuProf
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${path.join(logsDir, '..', 'profiles')}`,
-            `--cpu-prof-name=${name}.cpuprofile`,
-          ]
-        : [];
+      o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(logsDir, '..', 'profiles', name)}`] : [];
     say(
       'bench: starting the Grantflow worker (it bundles its workflows first), API server and baseline worker',
     );
