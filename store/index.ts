@@ -67,19 +67,33 @@ function postgresKnex(url: string, log: Logger): Opened {
   return { knex, dialect: 'postgres', where: redactUrl(url), release: () => knex.destroy() };
 }
 
-/** The pragmas every SQLite connection needs; busy_timeout first so that switching to WAL can wait too. */
+/** How long to wait between attempts to switch a new SQLite file to WAL while another process does the same. */
+const SQLITE_WAL_RETRY_MS = 20;
+
+/**
+ * The pragmas every SQLite connection needs; busy_timeout first so that switching to WAL can wait too. Two
+ * processes switching a new file to WAL at once can still get SQLITE_BUSY at once (SQLite skips the busy handler
+ * when a read must turn into a write, to avoid a deadlock), so that is retried until busy_timeout has passed.
+ */
 function sqlitePragmas(
   conn: { pragma(sql: string): unknown },
   done: (err: unknown, conn: unknown) => void,
 ): void {
-  try {
-    conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    conn.pragma('journal_mode = WAL');
-    conn.pragma('foreign_keys = ON');
-    done(null, conn);
-  } catch (err) {
-    done(err, conn);
-  }
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  const attempt = (): void => {
+    try {
+      conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+      conn.pragma('journal_mode = WAL');
+      conn.pragma('foreign_keys = ON');
+      done(null, conn);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && Date.now() < deadline)
+        setTimeout(attempt, SQLITE_WAL_RETRY_MS);
+      else done(err, conn);
+    }
+  };
+  attempt();
 }
 
 /**

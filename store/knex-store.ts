@@ -106,6 +106,23 @@ function apiTokenFromColumns(r: DbRow): ApiTokenRow {
   return row;
 }
 
+/** One ORDER BY term: a column, its direction, and whether it holds text other than ISO timestamps. */
+type OrderTerm = [column: string, order: 'asc' | 'desc', text?: 'text'];
+
+/**
+ * ORDER BY with text in code-point order on both dialects. SQLite compares text byte by byte; PostgreSQL uses the
+ * database's collation, often a linguistic one (en_US: `a` < `B` < `b`), so its text terms get COLLATE "C".
+ * Timestamp columns are left plain: ISO strings of one format sort alike in every collation, and keep their index.
+ */
+function orderBy<Q extends Knex.QueryBuilder>(query: Q, dialect: Store['dialect'], terms: OrderTerm[]): Q {
+  const collate = dialect === 'postgres' ? ' collate "C"' : '';
+  const sql = terms.map(([, order, text]) => `??${text ? collate : ''} ${order}`).join(', ');
+  return query.orderByRaw(
+    sql,
+    terms.map(([column]) => column),
+  ) as Q;
+}
+
 /** Serialises async callers per key inside one process (sibling lock calls sharing one transaction). */
 class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
@@ -245,13 +262,10 @@ export class KnexStore implements Store {
   }
 
   async listRequests(filter: RequestFilter = {}): Promise<RequestRow[]> {
-    const query = this.filtered(filter)
-      .select('*')
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ])
-      .limit(filter.limit ?? 100);
+    const query = orderBy(this.filtered(filter).select('*'), this.dialect, [
+      ['created_at', 'desc'],
+      ['id', 'desc', 'text'],
+    ]).limit(filter.limit ?? 100);
     return ((await query) as DbRow[]).map(requestFromColumns);
   }
 
@@ -355,14 +369,16 @@ export class KnexStore implements Store {
 
   async listApiTokens(email?: string): Promise<ApiTokenRow[]> {
     // Named columns, not `*`: the hash must not leave the store through a listing.
-    const query = this.db()('api_tokens')
-      .select(API_TOKEN_LIST_COLUMNS)
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]);
-    if (email !== undefined) query.whereRaw('lower(??) = ?', ['email', email.toLowerCase()]);
-    return ((await query) as DbRow[]).map(apiTokenFromColumns);
+    const query = orderBy(this.db()('api_tokens').select(API_TOKEN_LIST_COLUMNS), this.dialect, [
+      ['created_at', 'desc'],
+      ['id', 'desc', 'text'],
+    ]);
+    const rows = ((await query) as DbRow[]).map(apiTokenFromColumns);
+    if (email === undefined) return rows;
+    // Case-folded here, not by SQL lower(): SQLite's folds ASCII only, PostgreSQL's follows the database's
+    // locale, and emails may hold other letters. Tokens are few.
+    const wanted = email.toLowerCase();
+    return rows.filter((row) => row.email.toLowerCase() === wanted);
   }
 
   async revokeApiToken(id: string, at: Date): Promise<boolean> {
@@ -481,15 +497,22 @@ export class KnexStore implements Store {
   }
 
   withAccessLock<T>(accessKey: string, fn: (holders: AccessHolders) => Promise<T>): Promise<T> {
-    return this.withLock(`access:${accessKey}`, (trx) => fn(accessHolders(trx, accessKey)));
+    return this.withLock(`access:${accessKey}`, (trx) => fn(accessHolders(trx, this.dialect, accessKey)));
   }
 
   async listAccessHolders(integration: string): Promise<AccessHolderRow[]> {
     // Access keys are JSON arrays [integration, account, permission] (activities/index.ts accessKey).
     const start = `${JSON.stringify([integration]).slice(0, -1)},`;
-    const rows = (await this.db()('access_holders')
-      .whereRaw('substr(??, 1, ?) = ?', ['access_key', start.length, start])
-      .orderBy(['access_key', 'request_id'])) as DbRow[];
+    // substr counts characters (code points) on both dialects; a JS length counts UTF-16 units.
+    const query = this.db()('access_holders').whereRaw('substr(??, 1, ?) = ?', [
+      'access_key',
+      [...start].length,
+      start,
+    ]);
+    const rows = (await orderBy(query, this.dialect, [
+      ['access_key', 'asc', 'text'],
+      ['request_id', 'asc', 'text'],
+    ])) as DbRow[];
     return rows.flatMap((r) => {
       const key: unknown = JSON.parse(String(r.access_key));
       if (!Array.isArray(key) || key.length !== 3 || key[0] !== integration) return [];
@@ -531,15 +554,18 @@ export class KnexStore implements Store {
  * The holders of one access key inside a lock's transaction. A holder whose expiry has passed no longer
  * counts: a revoke that failed for one request must not keep the access alive for ever.
  */
-function accessHolders(trx: Knex.Transaction, accessKey: string): AccessHolders {
+function accessHolders(trx: Knex.Transaction, dialect: Store['dialect'], accessKey: string): AccessHolders {
   const table = () => trx('access_holders');
   return {
     async list() {
-      const rows = (await table()
+      const query = table()
         .where('access_key', accessKey)
         .andWhere('expires_at', '>', new Date().toISOString())
-        .orderBy(['created_at', 'request_id'])
-        .select('request_id')) as DbRow[];
+        .select('request_id');
+      const rows = (await orderBy(query, dialect, [
+        ['created_at', 'asc'],
+        ['request_id', 'asc', 'text'],
+      ])) as DbRow[];
       return rows.map((r) => String(r.request_id));
     },
     async add(requestId, expiresAt) {
