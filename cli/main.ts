@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors';
 import { GrantflowError } from '../core/errors';
 import { registerAdminCommands } from './commands/admin';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerIntegrationCommands } from './commands/integrations';
 import { registerProcessCommands } from './commands/processes';
 import { registerReconcileCommand } from './commands/reconcile';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerProcessCommands(program, globals);
   registerTokenCommands(program, globals);
   registerReconcileCommand(program, globals);
+  registerDoctorCommand(program, globals);
   return program;
 }
 

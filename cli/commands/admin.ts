@@ -1,10 +1,16 @@
 /**
- * Operator commands that need no Temporal: flows validate|explain, audit verify|export, migrate.
+ * Operator commands: flows validate|explain, audit verify|export (no Temporal), and migrate (Grantflow's tables,
+ * then Grantflow's search attributes on the Temporal namespace).
  */
 import type { Command } from 'commander';
 import { findConfigFile, loadConfig } from '../../config/load';
 import { explainFor, formatExplanation } from '../../config/explain';
 import { InvalidInputError } from '../../core/errors';
+import {
+  connectClientConnection,
+  ensureGrantflowSearchAttributes,
+  temporalSettings,
+} from '../../core/temporal';
 import { exportAudit } from '../../store/audit';
 import { applyDevDefaults, openStoreFromEnv, type GlobalOptions } from '../context';
 
@@ -80,8 +86,12 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
 
   program
     .command('migrate')
-    .description("create or update Grantflow's tables (SQLite, or PostgreSQL with DATABASE_URL)")
-    .action(async () => {
+    .description(
+      "create or update Grantflow's tables (SQLite, or PostgreSQL with DATABASE_URL), then create Grantflow's " +
+        'search attributes on the Temporal namespace when missing',
+    )
+    .option('--skip-temporal', 'only the tables: leave the Temporal namespace alone')
+    .action(async (o: { skipTemporal?: boolean }) => {
       applyDevDefaults();
       const store = await openStoreFromEnv();
       try {
@@ -89,6 +99,20 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
         console.log(`migrated (${store.dialect})`);
       } finally {
         await store.close();
+      }
+      if (o.skipTemporal) return;
+      const settings = temporalSettings();
+      const connection = await connectClientConnection(settings);
+      try {
+        const created = await ensureGrantflowSearchAttributes(connection, settings.namespace);
+        const where = `namespace ${settings.namespace} at ${String(settings.connection.address)}`;
+        if (created.length === 0) console.log(`search attributes: all present on ${where}`);
+        else
+          console.log(
+            `search attributes: created ${created.map((c) => `${c.name} (${c.type})`).join(', ')} on ${where}`,
+          );
+      } finally {
+        await connection.close();
       }
     });
 }

@@ -4,8 +4,7 @@
  * integration. Exits 8 when any fails.
  */
 import type { Command } from 'commander';
-import { createConnectorRegistry } from '../../connectors/registry';
-import type { HealthResult } from '../../connectors/types';
+import { checkIntegrations, type IntegrationHealth } from '../../core/doctor';
 import { InvalidInputError } from '../../core/errors';
 import { logger } from '../../core/logger';
 import { findConfigFile, loadConfig } from '../../config/load';
@@ -29,56 +28,17 @@ export function registerIntegrationCommands(program: Command, globals: () => Glo
         throw new InvalidInputError(
           `no integration named ${unknown.join(', ')} (configured: ${all.join(', ')})`,
         );
-      const registry = createConnectorRegistry(config.integrations, {
+      const results = await checkIntegrations(config, names.length ? names : all, {
         log: logger.child({}, { level: 'warn' }),
+        timeoutMs: CHECK_TIMEOUT_MS,
       });
-      try {
-        const results = await Promise.all(
-          (names.length ? names : all).map(async (name) => {
-            const integration = config.integrations[name]!;
-            const mode = 'mode' in integration ? ` ${integration.mode}` : '';
-            return {
-              name,
-              type: `${integration.type}${mode}`,
-              ...(await checkOne(() => registry.get(name).checkHealth())),
-            };
-          }),
-        );
-        if (o.json) console.log(JSON.stringify(results, null, 2));
-        else for (const r of results) console.log(describe(r));
-        if (results.some((r) => !r.ok)) process.exitCode = 8;
-      } finally {
-        await registry.closeAll();
-      }
+      if (o.json) console.log(JSON.stringify(results, null, 2));
+      else for (const r of results) console.log(describe(r));
+      if (results.some((r) => !r.ok)) process.exitCode = 8;
     });
 }
 
-/** The connector's health, or a failure when it throws or does not answer in time. */
-async function checkOne(run: () => Promise<HealthResult>): Promise<HealthResult> {
-  const started = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      run(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)),
-          CHECK_TIMEOUT_MS,
-        );
-      }),
-    ]);
-  } catch (err) {
-    return {
-      ok: false,
-      message: err instanceof Error ? err.message : String(err),
-      latencyMs: Date.now() - started,
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function describe(r: HealthResult & { name: string; type: string }): string {
+function describe(r: IntegrationHealth): string {
   const head = `${r.ok ? '✔' : '✘'} ${r.name} (${r.type}) ${r.ok ? 'ok' : 'FAILED'} in ${r.latencyMs} ms`;
   const lines = (r.checks ?? []).map(
     (c) => `    ${c.ok ? '✔' : '✘'} ${c.name}${c.message ? `: ${c.message}` : ''}`,
