@@ -1,6 +1,7 @@
 /**
- * Starts the API server with what is configured: health, readiness and metrics always; Slack's
- * POST /slack/events when Slack is set up (else one line saying how to turn it on).
+ * Starts the API server with what is configured: liveness, readiness and metrics always; Slack's
+ * POST /slack/events when Slack is set up (else one line saying how to turn it on). Also the worker process's
+ * small health listener (startHealthServer): the same /livez, /readyz and /metrics, nothing else.
  */
 import type { Logger } from 'pino';
 import { createSlackApp, type SlackIntegration } from '../chat-adapters/slack/app';
@@ -14,7 +15,7 @@ import { createTeamsApp, type TeamsIntegration } from '../chat-adapters/teams/ap
 import { TEAMS_OFF_MESSAGE, teamsSettings, type TeamsSettings } from '../chat-adapters/teams/settings';
 import { registerApi } from './api/routes';
 import { authSettingsFromEnv, registerAuth, type AuthSettings } from './auth';
-import { buildServer } from './app';
+import { buildServer, type DrainState, type ReadinessCheck } from './app';
 import { registerCodecEndpoint } from './codec-endpoint';
 import { standardChecks } from './checks';
 import { registerPortal } from './portal';
@@ -49,12 +50,21 @@ export interface ApiServer {
   teams: TeamsIntegration;
   /** Every route registered after start-up hooks (method and URL pattern). */
   routes: { method: string; url: string }[];
+  /** Shutdown has begun: /readyz answers 503 from now on, while requests are still served. */
+  beginShutdown(): void;
+  /** Stops Slack's Socket Mode, then stops accepting connections and lets in-flight requests finish. */
   close(): Promise<void>;
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { ctx, log } = options;
-  const app = buildServer({ log, metrics: options.metrics, checks: standardChecks(ctx.store, ctx.client) });
+  const drain: DrainState = { draining: false };
+  const app = buildServer({
+    log,
+    metrics: options.metrics,
+    checks: standardChecks(ctx.store, ctx.client),
+    drain,
+  });
   const routes: { method: string; url: string }[] = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
@@ -105,10 +115,45 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     slack,
     teams,
     routes,
+    beginShutdown() {
+      drain.draining = true;
+    },
     async close() {
-      await slack?.stop();
+      drain.draining = true;
+      await slack?.stop(); // Socket Mode: no new events
       await app.close();
     },
+  };
+}
+
+export interface HealthServerOptions {
+  log: Logger;
+  metrics: Metrics;
+  checks: ReadinessCheck[];
+  port: number;
+  host: string;
+}
+
+export interface HealthServer {
+  url: string;
+  /** Shutdown has begun: /readyz answers 503 from now on; /livez and /metrics still answer. */
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+/** The worker process's health listener: /livez, /readyz (its checks), /metrics (the process's registry). */
+export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
+  const drain: DrainState = { draining: false };
+  const app = buildServer({ ...options, drain, traceRequests: false });
+  await app.listen({ port: options.port, host: options.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
+    beginShutdown() {
+      drain.draining = true;
+    },
+    close: () => app.close(),
   };
 }
 
