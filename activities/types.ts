@@ -22,13 +22,22 @@ export interface RecordEventInput {
 
 /**
  * Events an activity writes itself, so that they cost no round trip of their own: those that led to its work
- * (written before it, with the index as it then stood) and, under `doneKey`, the one that says the work is done,
- * written the moment it is. Idempotent by event key, so retries write each once.
+ * (written before it, with the index as it then stood) and `done`, the one that says the work is done, written the
+ * moment it is. Idempotent by event key, so retries write each once.
  */
 export interface OwnEvents {
   before: RecordEventsInput['events'];
   index: Partial<RequestRow>;
-  doneKey?: string;
+  done?: DoneEvent;
+}
+
+/** The event an activity writes once its work is done: `granted`, or `revoked` (with the result in its details). */
+export interface DoneEvent {
+  eventKey: string;
+  type: 'granted' | 'revoked';
+  actor: string;
+  channel: string;
+  details: Record<string, unknown>;
 }
 
 /** Several events of one request, written in order in one audit transaction, then one change to its index row. */
@@ -79,8 +88,13 @@ export interface RevokeAccessInput {
   reason: string;
   /** Failed attempts after which (and every so many after) admins are alerted. */
   alertAfterAttempts: number;
-  /** The events this revoke writes before it starts (workflows since the off-path-effects patch). */
+  /**
+   * The events this revoke writes before it starts, and `revoked` once it is done (workflows since the
+   * off-path-effects patch).
+   */
   events?: OwnEvents;
+  /** The workflow calls a revoke overdue after this long; `revoked` says whether it was. */
+  overdueAfterMs?: number;
 }
 
 export interface RevokeAccessResult {

@@ -116,6 +116,40 @@ describe('notifier', () => {
     );
   });
 
+  it('sends a batch in order, skipping a message that only updates copies when a later one does too', async () => {
+    const slack = new RecordingAdapter('slack');
+    const notifier = new Notifier([slack], store, testLog);
+    const targets = [{ platform: 'slack' as const, channel: 'access' }];
+    const m = (over: Partial<RequestMessage>) => message({ requestId: 'req_batch', ...over });
+    // requested + approved: the first posts (and tells the requester), the second only updates and is last.
+    await notifier.publishAll([m({}), m({ status: 'APPROVED', event: 'approved' })], targets);
+    assert.deepEqual(
+      slack.posts.map((p) => p.event),
+      ['requested', 'requested'],
+      'the request in the channel and to the requester',
+    );
+    assert.deepEqual(
+      slack.updates.map((u) => u.status),
+      ['APPROVED', 'APPROVED'],
+      'the last message brings both copies up to date',
+    );
+    slack.updates.length = 0;
+    // revoking then revoked: only revoked is sent (it updates every copy and tells the requester).
+    await notifier.publishAll(
+      [m({ status: 'REVOKING', event: 'revoking' }), m({ status: 'REVOKED', event: 'revoked' })],
+      targets,
+    );
+    assert.deepEqual(
+      slack.updates.map((u) => u.status),
+      ['REVOKED', 'REVOKED'],
+      'no copy is updated to REVOKING on its way to REVOKED',
+    );
+    assert.deepEqual(
+      slack.posts.map((p) => p.event),
+      ['requested', 'requested', 'revoked'],
+    );
+  });
+
   it('alerts operators through the alert targets', async () => {
     const slack = new RecordingAdapter('slack');
     const notifier = new Notifier([slack], store, testLog);

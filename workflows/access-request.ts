@@ -109,7 +109,7 @@ async function grant(state: RequestState, fx: RequestEffects, scheduled: () => v
   fx.setStatus('GRANTING');
   await fx.record('granting', 'grantflow', 'workflow', {}, { later: true });
   // Off the path, the grant activity writes the events up to here, and `granted` the moment access exists.
-  const own = fx.ownEvents('granted');
+  const own = fx.ownEvents({ type: 'granted', actor: 'grantflow', channel: 'workflow', details: {} });
   try {
     const granting = fx.acts.grantAccess({
       requestId: input.requestId,
@@ -150,44 +150,54 @@ function revokeAtEnd(state: RequestState, fx: RequestEffects): Promise<void> {
   return CancellationScope.nonCancellable(async () => {
     const early = state.revokeRequest;
     const reason = early ? `revoked early: ${early.reason}` : 'expired';
-    // The revoke goes to the server ahead of the notification.
+    const by = { actor: early?.actor ?? 'grantflow', channel: early?.channel ?? 'workflow' };
+    // Off the path, "revoking" is told only once the revoke is late or done (then with "revoked", in one batch),
+    // and the revoke activity records `revoked` itself.
     const release = fx.holdNotifications();
     await fx.publish('revoking');
-    const result = await revoke(state, fx, reason, release);
+    const result = await revoke(state, fx, reason, { late: release, done: by });
+    release();
     fx.setStatus('REVOKED');
-    await fx.record('revoked', early?.actor ?? 'grantflow', early?.channel ?? 'workflow', {
-      reason,
-      ...result,
-    });
+    if (!fx.offPath) await fx.record('revoked', by.actor, by.channel, { reason, ...result });
     await fx.publish('revoked');
   });
 }
 
-async function revoke(state: RequestState, fx: RequestEffects, reason: string, scheduled = () => {}) {
+/**
+ * Revokes, retrying without limit; REVOKE_OVERDUE (with `late` called) once it takes longer than allowed. With
+ * `done`, the revoke activity records `revoked` by that actor itself (off the path).
+ */
+async function revoke(
+  state: RequestState,
+  fx: RequestEffects,
+  reason: string,
+  { late, done: by }: { late?: () => void; done?: { actor: string; channel: string } } = {},
+) {
   const { input } = state;
   fx.setStatus('REVOKING');
   await fx.record('revoking', 'grantflow', 'workflow', { reason }, { later: true });
   let done = false;
+  const overdueAfterMs = input.revokeOverdueAfterMs ?? DEFAULT_REVOKE_OVERDUE_MS;
   const running = fx.acts.revokeAccess({
     requestId: input.requestId,
     requester: input.requester,
     target: targetOf(input),
     reason,
     alertAfterAttempts: input.revokeAlertAfterAttempts,
-    events: fx.ownEvents(),
+    events: fx.ownEvents(by && { type: 'revoked', ...by, details: { reason } }),
+    overdueAfterMs,
   });
-  scheduled();
   void running.then(
     () => (done = true),
     () => (done = true),
   );
-  const overdueAfterMs = input.revokeOverdueAfterMs ?? DEFAULT_REVOKE_OVERDUE_MS;
   // Workflows started before REVOKE_OVERDUE existed replay without it.
   if (
     patched(REVOKE_OVERDUE_PATCH) &&
     !(await condition(() => done, overdueAfterMs, { summary: 'revoke' }))
   ) {
     fx.setStatus('REVOKE_OVERDUE');
+    late?.();
     await fx.record('revoke_overdue', 'grantflow', 'workflow', { reason, overdueAfterMs });
     try {
       await fx.acts.alertRevokeOverdue({
@@ -208,8 +218,9 @@ async function revoke(state: RequestState, fx: RequestEffects, reason: string, s
 }
 
 /**
- * Marks the workflows whose records are batched local activities, whose grant activity records `granted`, and
- * whose notifications run beside the request instead of before its next step (see docs on versioning).
+ * Marks the workflows whose grant and revoke activities write the events that lead up to them and their own done
+ * event (`granted`, `revoked`), and whose notifications are batched beside the request instead of before its next
+ * step (see docs/versioning.md).
  */
 const OFF_PATH_EFFECTS_PATCH = 'off-path-effects';
 

@@ -119,6 +119,9 @@ export const searchAttributes = {
 
 export const WORKFLOW_TYPE = 'accessRequest';
 
+/** Every access request's workflow id starts with this, then the request id. */
+export const REQUEST_WORKFLOW_PREFIX = 'access-request-';
+
 export function workflowIdFor(requestId: string): string {
-  return `access-request-${requestId}`;
+  return `${REQUEST_WORKFLOW_PREFIX}${requestId}`;
 }

@@ -6,7 +6,7 @@
  */
 import { log, upsertSearchAttributes } from '@temporalio/workflow';
 import type { MessageEvent, RequestMessage } from '../chat-adapters/types';
-import type { OwnEvents, RecordEventsInput } from '../activities/types';
+import type { DoneEvent, OwnEvents, RecordEventsInput } from '../activities/types';
 import { proxiesFor } from './activity-proxies';
 import { searchAttributes, type RequestStatus } from './definitions';
 import type { RequestState } from './request-state';
@@ -64,17 +64,18 @@ export class RequestEffects {
   }
 
   /**
-   * Hands the waiting events to the grant or revoke activity about to run, with the key of its done event
-   * (`granted`); undefined without the patch.
+   * Hands the waiting events to the grant or revoke activity about to run, with the event it writes once its work
+   * is done (`granted`, `revoked`), keyed here so that retries and replays reproduce it; undefined without the
+   * patch.
    */
-  ownEvents(done?: string): OwnEvents | undefined {
+  ownEvents(done?: Omit<DoneEvent, 'eventKey'>): OwnEvents | undefined {
     if (!this.offPath) return undefined;
     const before = this.pending;
     this.pending = [];
     return {
       before,
       index: indexPatch(this.state),
-      ...(done ? { doneKey: this.eventKey(done) } : {}),
+      ...(done ? { done: { ...done, eventKey: this.eventKey(done.type) } } : {}),
     };
   }
 

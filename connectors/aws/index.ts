@@ -70,10 +70,14 @@ class AwsConnector implements Connector {
     return this.call('grant', r.ctx.permission, async () => {
       let details: GrantResult['details'];
       if (r.kind === 'iamGroup') {
-        const { alreadyPresent } = await iam.addToGroup(this.aws().iam, r.ctx, r.account);
+        const { alreadyPresent } = await iam.addToGroup(this.aws(request.requestId).iam, r.ctx, r.account);
         details = { kind: r.kind, group: r.ctx.group, user: r.account, alreadyPresent };
       } else {
-        const { alreadyPresent, awsRequestId } = await ic.createAssignment(this.aws().sso, r.ctx, r.account);
+        const { alreadyPresent, awsRequestId } = await ic.createAssignment(
+          this.aws(request.requestId).sso,
+          r.ctx,
+          r.account,
+        );
         details = { kind: r.kind, ...assignmentDetails(r.ctx, r.account), alreadyPresent };
         if (awsRequestId) details.awsRequestId = awsRequestId;
       }
@@ -90,8 +94,8 @@ class AwsConnector implements Connector {
     return this.call('revoke', r.ctx.permission, async () => {
       const { alreadyAbsent } =
         r.kind === 'iamGroup'
-          ? await iam.removeFromGroup(this.aws().iam, r.ctx, r.account)
-          : await ic.deleteAssignment(this.aws().sso, r.ctx, r.account);
+          ? await iam.removeFromGroup(this.aws(request.requestId).iam, r.ctx, r.account)
+          : await ic.deleteAssignment(this.aws(request.requestId).sso, r.ctx, r.account);
       const what = r.kind === 'iamGroup' ? { group: r.ctx.group } : assignmentDetails(r.ctx, r.account);
       this.log.info(
         {
@@ -113,8 +117,8 @@ class AwsConnector implements Connector {
     return this.call('check', r.ctx.permission, async () => {
       const exists =
         r.kind === 'iamGroup'
-          ? await iam.isMember(this.aws().iam, r.ctx.group, r.account)
-          : (await ic.assignedUsers(this.aws().sso, r.ctx)).includes(r.account);
+          ? await iam.isMember(this.aws(ref.requestId).iam, r.ctx.group, r.account)
+          : (await ic.assignedUsers(this.aws(ref.requestId).sso, r.ctx)).includes(r.account);
       return { exists, liveSessions: 0 };
     });
   }
@@ -209,10 +213,11 @@ class AwsConnector implements Connector {
       : { kind: 'identityCenter', ctx: { ...base, target: p.identityCenter } };
   }
 
-  private aws(): { iam: IAMClient; sso: SSOAdminClient } {
+  /** The clients, made on first use (`requestId`: the request that first needs them, for the log line). */
+  private aws(requestId?: string): { iam: IAMClient; sso: SSOAdminClient } {
     if (this.clients) return this.clients;
     const { region, endpoint } = this.config;
-    this.log.debug({ region, endpoint: endpoint && redactUrl(endpoint) }, 'creating AWS clients');
+    this.log.debug({ requestId, region, endpoint: endpoint && redactUrl(endpoint) }, 'creating AWS clients');
     // Credentials: the SDK's default provider chain. Each client gets its own handler (destroy() closes it).
     const options = () => ({
       region,

@@ -72,22 +72,29 @@ class MysqlConnector implements Connector {
 
   async grant(request: GrantRequest): Promise<GrantResult> {
     const { role, template } = this.permission(request.target);
-    return this.withDb('grant', (db) =>
-      template ? this.temporary.grant(db, request, template) : this.membership.grant(db, request, role!),
+    return this.withDb(
+      'grant',
+      (db) =>
+        template ? this.temporary.grant(db, request, template) : this.membership.grant(db, request, role!),
+      request,
     );
   }
 
   async revoke(request: RevokeRequest): Promise<RevokeResult> {
     const { role } = this.permission(request.target);
-    return this.withDb('revoke', (db) =>
-      role ? this.membership.revoke(db, request, role) : this.temporary.revoke(db, request),
+    return this.withDb(
+      'revoke',
+      (db) => (role ? this.membership.revoke(db, request, role) : this.temporary.revoke(db, request)),
+      request,
     );
   }
 
   async check(ref: GrantRef): Promise<AccessCheck> {
     const { role } = this.permission(ref.target);
-    return this.withDb('check', (db) =>
-      role ? this.membership.check(db, ref, role) : this.temporary.check(db, ref),
+    return this.withDb(
+      'check',
+      (db) => (role ? this.membership.check(db, ref, role) : this.temporary.check(db, ref)),
+      ref,
     );
   }
 
@@ -136,9 +143,10 @@ class MysqlConnector implements Connector {
     return { template: parseTemplate(permission.privileges!, permission.on!) };
   }
 
-  private db(): Pool {
+  /** The pool, opened on first use (`requestId`: the request that first needs it, for the log line). */
+  private db(requestId?: string): Pool {
     if (this.pool) return this.pool;
-    this.log.debug({ target: redactUrl(this.config.url) }, 'opening connection pool');
+    this.log.debug({ requestId, target: redactUrl(this.config.url) }, 'opening connection pool');
     this.pool = createPool({
       uri: this.config.url,
       connectionLimit: 4,
@@ -153,10 +161,14 @@ class MysqlConnector implements Connector {
     return this.pool;
   }
 
-  private async withDb<T>(action: string, work: (db: Db) => Promise<T>): Promise<T> {
+  private async withDb<T>(
+    action: string,
+    work: (db: Db) => Promise<T>,
+    about: { requestId?: string } = {},
+  ): Promise<T> {
     let conn: PoolConnection | undefined;
     try {
-      conn = await this.db().getConnection();
+      conn = await this.db(about.requestId).getConnection();
       if (!this.flavor) {
         const [rows] = await conn.query<RowDataPacket[]>(VERSION);
         this.flavor = /mariadb/i.test(String(rows[0]?.version ?? '')) ? 'mariadb' : 'mysql';

@@ -70,9 +70,10 @@ export class PgDatabase {
     await pool?.end();
   }
 
-  private db(): Pool {
+  /** The pool, opened on first use (`requestId`: the request that first needs it, for the log line). */
+  private db(requestId?: string): Pool {
     if (this.pool) return this.pool;
-    this.log.debug({ target: redactUrl(this.config.url) }, 'opening connection pool');
+    this.log.debug({ requestId, target: redactUrl(this.config.url) }, 'opening connection pool');
     const pool = new Pool({
       connectionString: this.config.url,
       max: 4,
@@ -88,17 +89,25 @@ export class PgDatabase {
     return pool;
   }
 
-  async withClient<T>(action: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /** One pooled client for `work`; `about.requestId` (the request it acts for) goes on every line it logs. */
+  async withClient<T>(
+    action: string,
+    work: (client: PoolClient) => Promise<T>,
+    about: { requestId?: string } = {},
+  ): Promise<T> {
     let client: PoolClient | undefined;
     let failed: unknown;
     // pg-pool listens for a checked-out client's errors no longer: a connection lost mid-call would emit an
     // unhandled 'error' and end the process. Keep it here; the query in flight rejects on its own.
     const onError = (err: Error) => {
       failed ??= err;
-      this.log.warn({ action, err: err.message }, 'database connection lost during a call');
+      this.log.warn(
+        { requestId: about.requestId, action, err: err.message },
+        'database connection lost during a call',
+      );
     };
     try {
-      client = await this.db().connect();
+      client = await this.db(about.requestId).connect();
       client.on('error', onError);
       return await work(client);
     } catch (err) {

@@ -28,43 +28,51 @@ export class MembershipConnector implements Connector {
   async grant(request: GrantRequest): Promise<GrantResult> {
     const { account } = request.target;
     const role = this.pg.roleFor(request.target);
-    return this.pg.withClient('grant', async (client) => {
-      if (!(await exists(client, sql.ROLE_EXISTS, account)))
-        throw new AccountNotFoundError(this.pg.name, account);
-      if (!(await exists(client, sql.ROLE_EXISTS, role))) throw new RoleNotFoundError(this.pg.name, role);
-      const alreadyPresent = (await grantors(client, role, account)).length > 0;
-      if (!alreadyPresent) await client.query(sql.grantMembership(role, account));
-      this.pg.log.info(
-        { requestId: request.requestId, account, role, alreadyPresent },
-        'granted role membership',
-      );
-      return { details: { role, account, alreadyPresent } };
-    });
+    return this.pg.withClient(
+      'grant',
+      async (client) => {
+        if (!(await exists(client, sql.ROLE_EXISTS, account)))
+          throw new AccountNotFoundError(this.pg.name, account);
+        if (!(await exists(client, sql.ROLE_EXISTS, role))) throw new RoleNotFoundError(this.pg.name, role);
+        const alreadyPresent = (await grantors(client, role, account)).length > 0;
+        if (!alreadyPresent) await client.query(sql.grantMembership(role, account));
+        this.pg.log.info(
+          { requestId: request.requestId, account, role, alreadyPresent },
+          'granted role membership',
+        );
+        return { details: { role, account, alreadyPresent } };
+      },
+      request,
+    );
   }
 
   async revoke(request: RevokeRequest): Promise<RevokeResult> {
     const { account } = request.target;
     const role = this.pg.roleFor(request.target);
-    return this.pg.withClient('revoke', async (client) => {
-      if (!(await exists(client, sql.ROLE_EXISTS, account))) {
+    return this.pg.withClient(
+      'revoke',
+      async (client) => {
+        if (!(await exists(client, sql.ROLE_EXISTS, account))) {
+          this.pg.log.info(
+            { requestId: request.requestId, account, role },
+            'account is gone; nothing to revoke',
+          );
+          return { alreadyAbsent: true, sessionsTerminated: 0 };
+        }
+        const alreadyAbsent = (await grantors(client, role, account)).length === 0;
+        if (!alreadyAbsent) await this.revokeAllGrants(client, role, account);
+        // Also when already absent: an earlier attempt may have revoked and failed before terminating.
+        const sessionsTerminated = this.pg.config.terminateSessions
+          ? await terminateSessions(client, account)
+          : 0;
         this.pg.log.info(
-          { requestId: request.requestId, account, role },
-          'account is gone; nothing to revoke',
+          { requestId: request.requestId, account, role, alreadyAbsent, sessionsTerminated },
+          'revoked role membership',
         );
-        return { alreadyAbsent: true, sessionsTerminated: 0 };
-      }
-      const alreadyAbsent = (await grantors(client, role, account)).length === 0;
-      if (!alreadyAbsent) await this.revokeAllGrants(client, role, account);
-      // Also when already absent: an earlier attempt may have revoked and failed before terminating.
-      const sessionsTerminated = this.pg.config.terminateSessions
-        ? await terminateSessions(client, account)
-        : 0;
-      this.pg.log.info(
-        { requestId: request.requestId, account, role, alreadyAbsent, sessionsTerminated },
-        'revoked role membership',
-      );
-      return { alreadyAbsent, sessionsTerminated };
-    });
+        return { alreadyAbsent, sessionsTerminated };
+      },
+      request,
+    );
   }
 
   private async revokeAllGrants(client: PoolClient, role: string, account: string): Promise<void> {
@@ -88,12 +96,16 @@ export class MembershipConnector implements Connector {
    */
   async check(ref: GrantRef, options: { sessionsBefore?: Date } = {}): Promise<AccessCheck> {
     const role = this.pg.roleFor(ref.target);
-    return this.pg.withClient('check', async (client) => ({
-      exists: (await grantors(client, role, ref.target.account)).length > 0,
-      liveSessions: this.pg.config.terminateSessions
-        ? await countSessions(client, ref.target.account, options.sessionsBefore)
-        : 0,
-    }));
+    return this.pg.withClient(
+      'check',
+      async (client) => ({
+        exists: (await grantors(client, role, ref.target.account)).length > 0,
+        liveSessions: this.pg.config.terminateSessions
+          ? await countSessions(client, ref.target.account, options.sessionsBefore)
+          : 0,
+      }),
+      ref,
+    );
   }
 
   async listAccess(): Promise<ExistingAccess[]> {

@@ -62,53 +62,68 @@ export class TemporaryUserConnector implements Connector {
     const validUntil = request.latestEnd ?? request.expiresAt;
     const password = newPassword();
     const verifier = scramVerifier(password);
-    return this.pg.withClient('grant', async (client) => {
-      if (!(await exists(client, sql.ROLE_EXISTS, role))) throw new RoleNotFoundError(this.pg.name, role);
-      // A retried grant finds the user an earlier attempt made: it gets a fresh password (that attempt's is lost).
-      const retried = await exists(client, sql.ROLE_EXISTS, user);
-      await client.query('begin');
-      try {
-        if (retried) {
-          await client.query(sql.resetTemporaryUser(user, verifier, validUntil));
-          await client.query(sql.grantMembership(role, user));
-        } else {
-          await client.query(sql.createTemporaryUser(user, role, verifier, validUntil));
+    return this.pg.withClient(
+      'grant',
+      async (client) => {
+        if (!(await exists(client, sql.ROLE_EXISTS, role))) throw new RoleNotFoundError(this.pg.name, role);
+        // A retried grant finds the user an earlier attempt made: it gets a fresh password (that attempt's is lost).
+        const retried = await exists(client, sql.ROLE_EXISTS, user);
+        await client.query('begin');
+        try {
+          if (retried) {
+            await client.query(sql.resetTemporaryUser(user, verifier, validUntil));
+            await client.query(sql.grantMembership(role, user));
+          } else {
+            await client.query(sql.createTemporaryUser(user, role, verifier, validUntil));
+          }
+          await client.query('commit');
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          throw err;
         }
-        await client.query('commit');
-      } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
-      }
-      this.pg.log.info({ requestId: request.requestId, user, role, retried }, 'created temporary user');
-      return {
-        details: { user, role, validUntil: validUntil.toISOString() },
-        credentials: { username: user, password, connectHint: this.connectHint(user) },
-      };
-    });
+        this.pg.log.info({ requestId: request.requestId, user, role, retried }, 'created temporary user');
+        return {
+          details: { user, role, validUntil: validUntil.toISOString() },
+          credentials: { username: user, password, connectHint: this.connectHint(user) },
+        };
+      },
+      request,
+    );
   }
 
   async revoke(request: RevokeRequest): Promise<RevokeResult> {
     const user = this.userOf(request);
     this.pg.roleFor(request.target);
-    return this.pg.withClient('revoke', async (client) => {
-      if (!(await exists(client, sql.ROLE_EXISTS, user))) {
-        this.pg.log.info({ requestId: request.requestId, user }, 'temporary user already dropped');
-        return { alreadyAbsent: true, sessionsTerminated: 0 };
-      }
-      await client.query(sql.blockLogin(user));
-      const sessionsTerminated = await terminateSessions(client, user);
-      await dropUser(client, user);
-      this.pg.log.info({ requestId: request.requestId, user, sessionsTerminated }, 'dropped temporary user');
-      return { alreadyAbsent: false, sessionsTerminated };
-    });
+    return this.pg.withClient(
+      'revoke',
+      async (client) => {
+        if (!(await exists(client, sql.ROLE_EXISTS, user))) {
+          this.pg.log.info({ requestId: request.requestId, user }, 'temporary user already dropped');
+          return { alreadyAbsent: true, sessionsTerminated: 0 };
+        }
+        await client.query(sql.blockLogin(user));
+        const sessionsTerminated = await terminateSessions(client, user);
+        await dropUser(client, user);
+        this.pg.log.info(
+          { requestId: request.requestId, user, sessionsTerminated },
+          'dropped temporary user',
+        );
+        return { alreadyAbsent: false, sessionsTerminated };
+      },
+      request,
+    );
   }
 
   async check(ref: GrantRef): Promise<AccessCheck> {
     const user = this.userOf(ref);
-    return this.pg.withClient('check', async (client) => ({
-      exists: await exists(client, sql.ROLE_EXISTS, user),
-      liveSessions: await countSessions(client, user),
-    }));
+    return this.pg.withClient(
+      'check',
+      async (client) => ({
+        exists: await exists(client, sql.ROLE_EXISTS, user),
+        liveSessions: await countSessions(client, user),
+      }),
+      ref,
+    );
   }
 
   /** Grantflow's temporary users, with the request each belongs to and the permissions its roles carry. */

@@ -189,7 +189,9 @@ class WebhookConnector implements Connector {
   ): Promise<{ status: number; attempts: number; body: Record<string, unknown> | undefined }> {
     if (this.configProblem) throw new WebhookConfigError(this.name, this.configProblem);
     const { id, type, requestId, account, permission } = event;
-    const result = await send(this.sender, id, JSON.stringify(event), this.config.retries);
+    // Its retries' lines name the request too.
+    const sender = { ...this.sender, log: this.log.child({ requestId }) };
+    const result = await send(sender, id, JSON.stringify(event), this.config.retries);
     if (!result.ok) {
       const { failure, attempts } = result;
       if (!failure.retryable) throw new WebhookRejectedError(this.name, type, this.endpoint, failure);

@@ -5,9 +5,9 @@
  */
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { REDACT_PATHS } from '../../core/logger';
+import { baseLoggerOptions } from '../../core/logger';
 
-/** A logger like core/logger's createLogger (same redaction), at debug, whose output goes into `into`. */
+/** A logger like core/logger's createLogger (same redaction and scrubbing), at debug, whose output goes into `into`. */
 export function capturingLogger(into: string[]): Logger {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -15,10 +15,7 @@ export function capturingLogger(into: string[]): Logger {
       done();
     },
   });
-  return pino(
-    { name: 'grantflow', level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    sink,
-  );
+  return pino({ ...baseLoggerOptions(), name: 'grantflow', level: 'debug' }, sink);
 }
 
 /**
