@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
-import { Client as PgClient, escapeIdentifier } from 'pg';
+import { Client as PgClient } from 'pg';
 import { parseConfig } from '../config/load';
 import type { GrantflowConfig } from '../config/types';
 import type { AppContext } from '../core/context';
 import { connectClient } from '../core/temporal';
+import { createDatabase } from '../devstack/postgres';
 import { issueToken } from '../core/tokens';
 import { freePort } from '../devstack/ports';
 import { startSandboxPostgres, type SandboxPostgres } from '../devstack/postgres';
@@ -242,19 +243,6 @@ export async function startBenchStack(
     await close();
     throw err;
   }
-}
-
-async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new PgClient({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** The roles that carry access, and a login per person with no rights of its own. */

@@ -18,6 +18,7 @@ import type { AppContext } from '../core/context';
 import { REDACT_PATHS } from '../core/logger';
 import { createMetrics } from '../core/metrics';
 import { connectClient } from '../core/temporal';
+import { createDatabase } from '../devstack/postgres';
 import { issueToken } from '../core/tokens';
 import { startSandboxPostgres, type SandboxPostgres } from '../devstack/postgres';
 import { findTemporalBinary } from '../devstack/temporal';
@@ -251,19 +252,6 @@ export function chaosConfigYaml(o: ChaosOptions, plan: Plan): string {
     ...flows,
     '',
   ].join('\n');
-}
-
-async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new PgClient({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** A table, the two group roles that carry access to it, and a login per person with no rights of its own. */

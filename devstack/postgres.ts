@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Client as PgClient, escapeIdentifier } from 'pg';
 import type { Logger } from 'pino';
 import { logger as defaultLogger } from '../core/logger';
 import {
@@ -234,4 +235,18 @@ async function stopServer(pg: EmbeddedPostgres, log: Logger): Promise<void> {
     await stopped;
   }
   log.info('sandbox PostgreSQL stopped');
+}
+
+/** Creates database `name` (quoted as an identifier) on the server of `adminUrl`; returns its URL. */
+export async function createDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new PgClient({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }

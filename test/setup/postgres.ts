@@ -7,9 +7,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, escapeIdentifier } from 'pg';
 import pino from 'pino';
-import { startSandboxPostgres, type SandboxPostgres } from '../../devstack/postgres';
+import { createDatabase, startSandboxPostgres, type SandboxPostgres } from '../../devstack/postgres';
 
 export interface TestPostgres {
   /** Superuser URL of the `postgres` database. */
@@ -62,7 +61,7 @@ async function start(): Promise<Running> {
   const api: TestPostgres = {
     adminUrl: server.adminUrl,
     port: server.port,
-    createDatabase: (prefix) => createDatabase(server.adminUrl, prefix),
+    createDatabase: (prefix) => createUniqueDatabase(server.adminUrl, prefix),
   };
   return { server, root, api };
 }
@@ -80,21 +79,13 @@ function removeOnExit(root: string): void {
   });
 }
 
-async function createDatabase(adminUrl: string, prefix: string): Promise<string> {
+/** A database of its own for one test, named after `prefix`. */
+async function createUniqueDatabase(adminUrl: string, prefix: string): Promise<string> {
   const base =
     prefix
       .toLowerCase()
       .replace(/[^a-z0-9_]+/g, '_')
       .slice(0, 40) || 'test';
   const name = `${base}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabase(adminUrl, name);
 }
