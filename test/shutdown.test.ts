@@ -6,10 +6,7 @@
  * the request in flight (blocked on a locked table of Grantflow's own database) with 200, and exits 0.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { Client as PgClient, escapeIdentifier } from 'pg';
 import { createRequest } from '../core/create-request';
 import type { AppContext } from '../core/context';
@@ -18,7 +15,7 @@ import { openStore } from '../store';
 import type { Store } from '../store/types';
 import { workflowIdFor } from '../workflows/definitions';
 import { createHarness, type Harness } from './helpers/harness';
-import { GrantflowProcesses } from './helpers/grantflow-process';
+import { GrantflowProcesses, grantflowProcessEnv } from './helpers/grantflow-process';
 import { until } from './helpers/until';
 import { getTestPostgres } from './setup/postgres';
 import { testLog } from './setup/stack';
@@ -79,22 +76,11 @@ describe('graceful shutdown of the production processes', function () {
     storeUrl = await pg.createDatabase('shutdownstore');
     store = await openStore({ databaseUrl: storeUrl });
     await store.migrate();
-    const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'gf-shutdown-')), 'grantflow.yaml');
-    writeFileSync(configFile, h.configYaml);
     env = {
-      ...process.env,
-      ...h.configEnv,
-      DATABASE_URL: storeUrl,
-      GRANTFLOW_CONFIG: configFile,
-      GRANTFLOW_DATA_DIR: path.dirname(configFile),
-      TEMPORAL_ADDRESS: h.temporal.address,
-      TEMPORAL_NAMESPACE: h.temporal.namespace,
-      GRANTFLOW_HOST: '127.0.0.1',
-      GRANTFLOW_LOG_PRETTY: '0',
-      GRANTFLOW_LOG_LEVEL: 'info', // the shutdown steps are info lines
+      ...grantflowProcessEnv(h, storeUrl, 'shutdown'),
+      // the shutdown steps are info lines (the default here)
       GRANTFLOW_SHUTDOWN_GRACE: '25',
     };
-    for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') procs.printOutputs();

@@ -6,9 +6,6 @@
  * endpoint.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Resource } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
@@ -22,7 +19,7 @@ import { bundleWorkflows } from '../workers/worker';
 import { workflowIdFor } from '../workflows/definitions';
 import { createHarness, type Harness } from './helpers/harness';
 import { startOtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver';
-import { GrantflowProcesses, type GrantflowProcess } from './helpers/grantflow-process';
+import { GrantflowProcesses, grantflowProcessEnv, type GrantflowProcess } from './helpers/grantflow-process';
 import { until } from './helpers/until';
 import { getTestPostgres } from './setup/postgres';
 
@@ -49,21 +46,7 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', function () {
     token = (
       await issueToken({ store, config: () => h.config }, { email: 'alice@example.com', createdBy: 'test' })
     ).token;
-    const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'gf-tracing-')), 'grantflow.yaml');
-    writeFileSync(configFile, h.configYaml);
-    base = {
-      ...process.env,
-      ...h.configEnv,
-      DATABASE_URL: storeUrl,
-      GRANTFLOW_CONFIG: configFile,
-      GRANTFLOW_DATA_DIR: path.dirname(configFile),
-      TEMPORAL_ADDRESS: h.temporal.address,
-      TEMPORAL_NAMESPACE: h.temporal.namespace,
-      GRANTFLOW_HOST: '127.0.0.1',
-      GRANTFLOW_LOG_PRETTY: '0',
-      GRANTFLOW_LOG_LEVEL: 'info',
-    };
-    for (const name of Object.keys(base)) if (name.startsWith('OTEL_')) delete base[name];
+    base = grantflowProcessEnv(h, storeUrl, 'tracing');
   });
   afterEach(function () {
     if (this.currentTest?.state === 'failed') procs.printOutputs();

@@ -3,6 +3,10 @@
  * output says so, with their output kept for a failing test and killed at the end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Harness } from './harness';
 import { BIN } from './run-cli';
 import { until } from './until';
 
@@ -52,4 +56,27 @@ export class GrantflowProcesses {
     for (const p of this.all)
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   }
+}
+
+/**
+ * The environment for `grantflow worker` / `server` processes on a test harness's Temporal and config, with
+ * Grantflow's tables in the PostgreSQL database `storeUrl`, info logs, and no OTEL_* setting inherited.
+ */
+export function grantflowProcessEnv(h: Harness, storeUrl: string, tag: string): NodeJS.ProcessEnv {
+  const configFile = path.join(mkdtempSync(path.join(os.tmpdir(), `gf-${tag}-`)), 'grantflow.yaml');
+  writeFileSync(configFile, h.configYaml);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...h.configEnv,
+    DATABASE_URL: storeUrl,
+    GRANTFLOW_CONFIG: configFile,
+    GRANTFLOW_DATA_DIR: path.dirname(configFile),
+    TEMPORAL_ADDRESS: h.temporal.address,
+    TEMPORAL_NAMESPACE: h.temporal.namespace,
+    GRANTFLOW_HOST: '127.0.0.1',
+    GRANTFLOW_LOG_PRETTY: '0',
+    GRANTFLOW_LOG_LEVEL: 'info',
+  };
+  for (const name of Object.keys(env)) if (name.startsWith('OTEL_')) delete env[name];
+  return env;
 }
