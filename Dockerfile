@@ -69,6 +69,10 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/bin ./bin
 COPY --from=build /src/dist ./dist
 COPY deploy/docker/healthcheck.js ./deploy/healthcheck.js
+# The portal's Teams app package download: the server runs scripts/teams-package.js (plain JS, not compiled) on
+# teams-app/, both found by walking up from dist/chat-adapters/teams (chat-adapters/teams/app-package.ts).
+COPY scripts/teams-package.js scripts/teams-icons.js ./scripts/
+COPY teams-app ./teams-app
 
 # The only writable place: SQLite's file when DATABASE_URL is not set (mount a volume there, or set DATABASE_URL).
 RUN mkdir -p /var/lib/grantflow && chown 1000:1000 /var/lib/grantflow

@@ -9,7 +9,9 @@
  * reads); the zip goes to dist/teams-app.zip unless --out says otherwise. See docs/teams.md.
  *
  * Plain CommonJS with Node built-ins only: the zip format is written here (local headers, central directory,
- * end record), with zlib's raw deflate for the data, so packaging needs no install and no build.
+ * end record), with zlib's raw deflate for the data, so packaging needs no install and no build. The API server
+ * loads this file too (chat-adapters/teams/app-package.ts calls buildTeamsPackage), so the portal's download and
+ * this command give the same bytes; the Docker image ships it with teams-app/ for that reason.
  */
 'use strict';
 
@@ -125,32 +127,43 @@ function fillManifest(text, appId) {
 }
 
 /**
+ * Builds the package in memory: checks the app id, fills it into the manifest and zips the manifest with its
+ * icons. Writes nothing: the API server sends the same bytes to the browser (chat-adapters/teams/app-package.ts).
+ * @param {string | undefined} appId the bot's Microsoft App ID (a GUID); surrounding blanks are ignored
+ * @param {{ appDir?: string }} [options] the folder with manifest.json and the icons (default: teams-app/)
+ * @returns {{ zip: Buffer, manifest: object, entries: string[], appId: string }}
+ */
+function buildTeamsPackage(appId, { appDir = APP_DIR } = {}) {
+  const id = (appId ?? '').trim();
+  if (!id)
+    throw new PackageError(
+      "no app id: set MicrosoftAppId or pass --app-id ID (the Azure Bot's Microsoft App ID; see docs/teams.md)",
+    );
+  if (!GUID.test(id))
+    throw new PackageError(`the app id ${JSON.stringify(id)} is not a GUID (Teams only accepts a GUID)`);
+  const { text, manifest } = fillManifest(fs.readFileSync(path.join(appDir, 'manifest.json'), 'utf8'), id);
+  const entries = [{ name: 'manifest.json', data: Buffer.from(text, 'utf8') }];
+  for (const file of [manifest.icons.color, manifest.icons.outline]) {
+    const iconPath = path.join(appDir, file);
+    if (!fs.existsSync(iconPath))
+      throw new PackageError(`${path.relative(ROOT, iconPath)} is missing: run node scripts/teams-icons.js`);
+    entries.push({ name: file, data: fs.readFileSync(iconPath) });
+  }
+  return { zip: buildZip(entries), manifest, entries: entries.map((e) => e.name), appId: id };
+}
+
+/**
  * Writes the package and returns where it went.
  * @param {{ appId?: string, out?: string }} options
  * @param {NodeJS.ProcessEnv} env
  */
 function packageTeamsApp(options, env = process.env) {
-  const appId = (options.appId ?? env.MicrosoftAppId ?? '').trim();
-  if (!appId)
-    throw new PackageError(
-      "no app id: set MicrosoftAppId or pass --app-id ID (the Azure Bot's Microsoft App ID; see docs/teams.md)",
-    );
-  if (!GUID.test(appId))
-    throw new PackageError(`the app id ${JSON.stringify(appId)} is not a GUID (Teams only accepts a GUID)`);
-  const manifestPath = path.join(APP_DIR, 'manifest.json');
-  const { text, manifest } = fillManifest(fs.readFileSync(manifestPath, 'utf8'), appId);
-  const entries = [{ name: 'manifest.json', data: Buffer.from(text, 'utf8') }];
-  for (const file of [manifest.icons.color, manifest.icons.outline]) {
-    const iconPath = path.join(APP_DIR, file);
-    if (!fs.existsSync(iconPath))
-      throw new PackageError(`${path.relative(ROOT, iconPath)} is missing: run node scripts/teams-icons.js`);
-    entries.push({ name: file, data: fs.readFileSync(iconPath) });
-  }
+  // Built before anything is written, so a refused app id leaves no file and no folder behind.
+  const { zip, appId, entries } = buildTeamsPackage(options.appId ?? env.MicrosoftAppId);
   const out = path.resolve(options.out ?? DEFAULT_OUT);
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  const zip = buildZip(entries);
   fs.writeFileSync(out, zip);
-  return { out, appId, entries: entries.map((e) => e.name), bytes: zip.length };
+  return { out, appId, entries, bytes: zip.length };
 }
 
 function main() {
@@ -172,6 +185,6 @@ function main() {
   }
 }
 
-module.exports = { buildZip, crc32, packageTeamsApp, PackageError };
+module.exports = { buildTeamsPackage, buildZip, crc32, GUID, packageTeamsApp, PackageError };
 
 if (require.main === module) main();

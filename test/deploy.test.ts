@@ -725,15 +725,35 @@ describe('deployment: Dockerfile and .dockerignore', () => {
 
   it('ships only what runs, and skips the Temporal CLI download', () => {
     const copies = final.instructions.filter((i) => i.keyword === 'COPY');
-    const sources = copies.map((c) => c.args.replace(/--\S+\s+/g, '').split(/\s+/)[0]);
+    // Every argument but the last (the destination) is a source.
+    const sources = copies.flatMap((c) =>
+      c.args
+        .replace(/--\S+\s+/g, '')
+        .split(/\s+/)
+        .slice(0, -1),
+    );
     assert.deepEqual(sources.sort(), [
       '/src/bin',
       '/src/dist',
       '/src/node_modules',
       '/src/package.json',
       'deploy/docker/healthcheck.js',
+      // For the portal's Teams package download (chat-adapters/teams/app-package.ts).
+      'scripts/teams-icons.js',
+      'scripts/teams-package.js',
+      'teams-app',
     ]);
     assert.ok(copies.slice(0, 4).every((c) => c.args.startsWith('--from=build ')));
+    // What the runtime stage copies from the build context must not be kept out of it.
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    for (const source of sources.filter((s) => !s.startsWith('/src/')))
+      assert.ok(
+        !ignored.some((e) => source === e || source.startsWith(`${e}/`)),
+        `.dockerignore keeps ${source} out of the build context, but the runtime stage copies it`,
+      );
 
     const build = stages[0].instructions;
     const installer = readFileSync(path.join(ROOT, 'scripts/install-temporal.js'), 'utf8');

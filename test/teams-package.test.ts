@@ -2,56 +2,22 @@
  * The Teams app package: teams-app/manifest.json has what the v1.17 schema requires, and
  * scripts/teams-package.js turns it into a zip Teams can read — three entries at the root, the app id filled
  * in, icons that are PNGs of the sizes Teams asks for. The zip and the PNGs are read back here with readers of
- * our own, and checked with Node's zlib CRC-32, independent of the scripts' own CRC code.
+ * our own, and checked with Node's zlib CRC-32, independent of the scripts' own CRC code. The API server's
+ * in-memory build (chat-adapters/teams/app-package.ts, for the portal's download) must give the same bytes.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { crc32, inflateRawSync, inflateSync } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
+import { readZip } from './helpers/zip';
+import { TeamsPackageError, teamsAppPackage, teamsPackageRoot } from '../chat-adapters/teams/app-package';
 
 const ROOT = resolve(__dirname, '..');
 const SCRIPT = join(ROOT, 'scripts', 'teams-package.js');
 const APP_ID = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 const OTHER_ID = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
-
-interface ZipEntry {
-  name: string;
-  data: Buffer;
-}
-
-/** Reads a zip through its central directory, as Teams does, checking each entry's size and CRC. */
-function readZip(zip: Buffer): ZipEntry[] {
-  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  assert.ok(end >= 0, 'the zip has no end of central directory record');
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  assert.equal(
-    at + zip.readUInt32LE(end + 12),
-    end,
-    'the central directory ends where the end record starts',
-  );
-  const entries: ZipEntry[] = [];
-  for (let i = 0; i < count; i++) {
-    assert.equal(zip.readUInt32LE(at), 0x02014b50, `central directory entry ${i}`);
-    const method = zip.readUInt16LE(at + 10);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    const local = zip.readUInt32LE(at + 42);
-    assert.equal(zip.readUInt32LE(local), 0x04034b50, `local header of ${name}`);
-    assert.equal(zip.toString('utf8', local + 30, local + 30 + zip.readUInt16LE(local + 26)), name);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const body = zip.subarray(start, start + zip.readUInt32LE(at + 20));
-    assert.ok(method === 0 || method === 8, `${name} is stored or deflated, not method ${method}`);
-    const data = method === 8 ? inflateRawSync(body) : Buffer.from(body);
-    assert.equal(data.length, zip.readUInt32LE(at + 24), `uncompressed size of ${name}`);
-    assert.equal(crc32(data), zip.readUInt32LE(at + 16), `CRC-32 of ${name}`);
-    entries.push({ name, data });
-    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
-  }
-  return entries;
-}
 
 interface Png {
   width: number;
@@ -254,5 +220,88 @@ describe('Teams app package', () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /"not-a-guid" is not a GUID/);
     assert.equal(existsSync(out), false);
+  });
+});
+
+describe("Teams app package: the API server's in-memory build", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'grantflow-teams-app-package-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs `build` and returns the TeamsPackageError it throws. */
+  function refusal(build: () => unknown): TeamsPackageError {
+    try {
+      build();
+    } catch (err) {
+      assert.ok(err instanceof TeamsPackageError, `expected a TeamsPackageError, got ${String(err)}`);
+      return err;
+    }
+    assert.fail('expected the package to be refused');
+  }
+
+  it('zips the manifest with the configured id and both icons, byte for byte what the script writes', () => {
+    const pkg = teamsAppPackage(APP_ID);
+    assert.equal(pkg.fileName, 'grantflow-teams-app.zip');
+    const entries = readZip(pkg.zip);
+    assert.deepEqual(entries.map((e) => e.name).sort(), ['color.png', 'manifest.json', 'outline.png']);
+    const manifest = JSON.parse(entries.find((e) => e.name === 'manifest.json')!.data.toString('utf8'));
+    assert.equal(manifest.id, APP_ID);
+    assert.equal(manifest.bots[0].botId, APP_ID);
+    for (const name of ['color.png', 'outline.png'])
+      assert.deepEqual(
+        entries.find((e) => e.name === name)!.data,
+        readFileSync(join(ROOT, 'teams-app', name)),
+        `${name} is the committed icon`,
+      );
+    assert.equal(pkg.manifest.id, APP_ID);
+    assert.equal(pkg.manifest.bots[0].botId, APP_ID);
+    assert.deepEqual(pkg.manifest.icons, { color: 'color.png', outline: 'outline.png' });
+
+    const out = join(dir, 'script.zip');
+    const run = runPackage(['--app-id', APP_ID, '--out', out]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(pkg.zip, readFileSync(out), 'the download and the script give the same bytes');
+    // Blanks around a pasted id are dropped, as the script does.
+    assert.deepEqual(teamsAppPackage(` ${APP_ID}\n`).zip, pkg.zip);
+    assert.notDeepEqual(teamsAppPackage(OTHER_ID).zip, pkg.zip);
+  });
+
+  it('refuses a missing or malformed app id, naming MicrosoftAppId', () => {
+    for (const appId of [undefined, '', '   ', 'not-a-guid', `${APP_ID}0`, APP_ID.replace(/-/g, '')]) {
+      const err = refusal(() => teamsAppPackage(appId));
+      assert.match(err.message, /MicrosoftAppId/, `${JSON.stringify(appId)}: ${err.message}`);
+      assert.equal(err.reason, 'app_id');
+      assert.equal(err.code, 'teams_app_id');
+      assert.equal(err.field, 'MicrosoftAppId');
+      assert.equal(err.httpStatus, 503);
+    }
+    assert.match(refusal(() => teamsAppPackage('')).message, /is not set/);
+    assert.match(refusal(() => teamsAppPackage('not-a-guid')).message, /"not-a-guid" is not a GUID/);
+  });
+
+  it('finds the project root from the sources and from dist/, and says so when it cannot', () => {
+    assert.equal(teamsPackageRoot(), ROOT);
+    assert.equal(teamsPackageRoot(join(ROOT, 'chat-adapters', 'teams')), ROOT);
+    assert.equal(teamsPackageRoot(join(ROOT, 'dist', 'chat-adapters', 'teams')), ROOT);
+    const lost = refusal(() => teamsPackageRoot(dir));
+    assert.equal(lost.reason, 'files');
+    assert.equal(lost.httpStatus, 500);
+    assert.match(lost.message, /teams-app\/manifest\.json and scripts\/teams-package\.js/);
+  });
+
+  it("reports the script's own refusals, such as a missing icon, as a problem with the installed files", () => {
+    mkdirSync(join(dir, 'scripts'));
+    mkdirSync(join(dir, 'teams-app'));
+    for (const file of ['scripts/teams-package.js', 'scripts/teams-icons.js', 'teams-app/manifest.json'])
+      copyFileSync(join(ROOT, file), join(dir, file));
+    copyFileSync(join(ROOT, 'teams-app', 'color.png'), join(dir, 'teams-app', 'color.png'));
+    assert.equal(teamsPackageRoot(join(dir, 'dist', 'chat-adapters', 'teams')), dir);
+
+    const err = refusal(() => teamsAppPackage(APP_ID, dir));
+    assert.equal(err.reason, 'files');
+    assert.equal(err.code, 'teams_package_files');
+    assert.match(err.message, /outline\.png is missing/);
   });
 });
