@@ -10,6 +10,7 @@ import * as chatReferences from './20261126000003_chat_references';
 import * as apiTokens from './20261126000004_api_tokens';
 import * as sessions from './20261126000005_sessions';
 import * as grantCredentials from './20261126000006_grant_credentials';
+import * as integrations from './20261126000007_integrations';
 
 /** One migration: the name recorded in knex_migrations and its module. */
 export interface GrantflowMigration {
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly GrantflowMigration[] = [
   { name: '20261126000004_api_tokens', migration: apiTokens },
   { name: '20261126000005_sessions', migration: sessions },
   { name: '20261126000006_grant_credentials', migration: grantCredentials },
+  { name: '20261126000007_integrations', migration: integrations },
 ];
 
 /** A knex MigrationSource over MIGRATIONS, for `knex.migrate.latest({ migrationSource })`. */

@@ -4,9 +4,13 @@
  * small health listener (startHealthServer): the same /livez, /readyz and /metrics, nothing else.
  */
 import type { Logger } from 'pino';
-import { createSlackApp, type SlackIntegration } from '../chat-adapters/slack/app';
-import { checkFlowChannels, logChannelProblems } from '../chat-adapters/slack/channels';
-import { SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
+import { createSlackApp, slackConnection, type SlackIntegration } from '../chat-adapters/slack/app';
+import { KnexInstallationStore } from '../chat-adapters/slack/installation-store';
+import { missingOAuthSettings, SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
+import { keyringFromEnv } from '../core/keyring';
+import { registerIntegrationRoutes } from './integrations/routes';
+import { checkIntervalFromEnv, IntegrationsService } from './integrations/service';
+import { registerSlackOAuth } from './integrations/slack-oauth';
 import type { AppContext } from '../core/context';
 import type { Metrics } from '../core/metrics';
 import type { FastifyInstance } from 'fastify';
@@ -42,12 +46,16 @@ export interface ApiServerOptions {
   temporalUiUrl?: string;
   /** The built portal's folder (tests); defaults to dist/portal. */
   portalDir?: string;
+  /** Seconds between background connector checks (0: on demand only). @default GRANTFLOW_INTEGRATION_CHECK_INTERVAL, else 300 */
+  integrationCheckIntervalSeconds?: number;
 }
 
 export interface ApiServer {
   url: string;
   slack?: SlackIntegration;
   teams: TeamsIntegration;
+  /** The state of every integration (the admin Integrations page), and the routing warnings. */
+  integrations: IntegrationsService;
   /** Every route registered after start-up hooks (method and URL pattern). */
   routes: { method: string; url: string }[];
   /** Shutdown has begun: /readyz answers 503 from now on, while requests are still served. */
@@ -87,9 +95,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   if (devLogin)
     log.warn('dev login is on: anyone who reaches this server can log in as any identity (/auth/dev)');
   const settings = slackSettings(ctx.config());
+  const keyring = keyringFromEnv();
+  const installations = new KnexInstallationStore(ctx.store.knex, () => keyring);
+  const connection = settings
+    ? slackConnection(settings, ctx.store.knex, () => keyring, options.slackRetries)
+    : undefined;
   let slack: SlackIntegration | undefined;
   if (settings) {
-    slack = createSlackApp({ settings, ctx, log, retries: options.slackRetries });
+    slack = createSlackApp({ settings, ctx, log, retries: options.slackRetries, connection });
     slack.mount(app);
     try {
       await slack.start();
@@ -98,22 +111,50 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       throw err;
     }
     log.info(settings.appToken ? 'Slack is on (Socket Mode)' : 'Slack is on: POST /slack/events');
-    const integration = slack;
-    void checkFlowChannels(integration.client, ctx.config()).then(
-      (problems) => logChannelProblems(problems, log),
-      (err: unknown) => log.warn({ err: String(err) }, 'could not check the Slack channels of the flows'),
-    );
+    if (settings.oauth)
+      log.info('Connect Slack is on: GET /slack/install (admins, from the Integrations page)');
   } else {
     log.info(SLACK_OFF_MESSAGE);
   }
   const teams = mountTeams(app, options);
+  const integrations = new IntegrationsService({
+    ctx,
+    log,
+    slack: { settings, connection },
+    installations,
+    teams: options.teamsSettings ?? teamsSettings(ctx.config()),
+    keyring: () => keyring,
+    checkIntervalSeconds: options.integrationCheckIntervalSeconds ?? checkIntervalFromEnv(),
+  });
+  app.addHook('onClose', async () => integrations.close());
+  registerIntegrationRoutes(app, ctx, integrations);
+  registerSlackOAuth(app, {
+    ctx,
+    log,
+    oauth: settings?.oauth,
+    missing: missingOAuthSettings(),
+    connection,
+    installations,
+    keyring: () => keyring,
+    service: integrations,
+  });
   await app.listen({ port: options.port, host: options.host });
+  integrations.startPeriodicChecks();
+  // Flows that notify where nobody will see it: said once at start (npm start prints it too), and on the page.
+  void integrations.routing(true).then(
+    (warnings) => {
+      for (const w of warnings)
+        log.warn({ platform: w.platform, channel: w.channel, flows: w.flows }, w.message);
+    },
+    (err: unknown) => log.warn({ err: String(err) }, 'could not check where flows send notifications'),
+  );
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
     url: `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`,
     slack,
     teams,
+    integrations,
     routes,
     beginShutdown() {
       drain.draining = true;

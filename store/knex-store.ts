@@ -23,6 +23,7 @@ import type {
   RequestFilter,
   NewApiToken,
   RequestRow,
+  IntegrationStatusRow,
   SessionRow,
   Store,
   StoredApiToken,
@@ -339,6 +340,32 @@ export class KnexStore implements Store {
       .merge(['reference', 'updated_at']);
   }
 
+  async listChatReferenceKeys(platform: string, keyPrefix: string): Promise<string[]> {
+    const rows = (await this.db()('chat_references')
+      .where('platform', platform)
+      // substr rather than LIKE: the same on both dialects, and no wildcard in a prefix to escape.
+      .andWhereRaw('substr(??, 1, ?) = ?', ['ref_key', keyPrefix.length, keyPrefix])
+      .select('ref_key')) as DbRow[];
+    return rows.map((r) => String(r.ref_key));
+  }
+
+  async getIntegrationStatus(subject: string): Promise<IntegrationStatusRow | undefined> {
+    const row = (await this.db()('integration_status').where('subject', subject).first()) as DbRow | undefined;
+    return row ? integrationStatusRow(row) : undefined;
+  }
+
+  async listIntegrationStatus(): Promise<IntegrationStatusRow[]> {
+    const rows = (await this.db()('integration_status').select()) as DbRow[];
+    return rows.map(integrationStatusRow);
+  }
+
+  async putIntegrationStatus(subject: string, status: Record<string, unknown>, at = new Date()): Promise<void> {
+    await this.db()('integration_status')
+      .insert({ subject, status: JSON.stringify(status), updated_at: at.toISOString() })
+      .onConflict('subject')
+      .merge(['status', 'updated_at']);
+  }
+
   async listMessageRefs(requestId: string): Promise<SentMessageRef[]> {
     const rows = (await this.db()('sent_messages').where('request_id', requestId).orderBy('id')) as DbRow[];
     return rows.map((r) => ({
@@ -582,5 +609,13 @@ function accessHolders(trx: Knex.Transaction, dialect: Store['dialect'], accessK
     async remove(requestId) {
       await table().where({ access_key: accessKey, request_id: requestId }).del();
     },
+  };
+}
+
+function integrationStatusRow(row: DbRow): IntegrationStatusRow {
+  return {
+    subject: String(row.subject),
+    status: JSON.parse(String(row.status)) as Record<string, unknown>,
+    updatedAt: String(row.updated_at),
   };
 }

@@ -128,6 +128,13 @@ export interface SessionRow {
   lastSeenAt?: string;
 }
 
+/** The last thing Grantflow learned about one integration: a connector's health check, Teams' last activity. */
+export interface IntegrationStatusRow {
+  subject: string;
+  status: Record<string, unknown>;
+  updatedAt: string;
+}
+
 /** One access_holders row, read outside a lock (drift checks). */
 export interface AccessHolderRow {
   integration: string;
@@ -175,6 +182,14 @@ export interface Store {
   getChatReference(platform: string, key: string): Promise<Record<string, unknown> | undefined>;
   saveChatReference(platform: string, key: string, reference: Record<string, unknown>): Promise<void>;
   listMessageRefs(requestId: string): Promise<SentMessageRef[]>;
+  /** The keys of a platform's stored references that start with `keyPrefix` (e.g. `user:`, `channel:`). */
+  listChatReferenceKeys(platform: string, keyPrefix: string): Promise<string[]>;
+
+  /** What Grantflow last learned about an integration (`connector:<name>`, `teams`). */
+  getIntegrationStatus(subject: string): Promise<IntegrationStatusRow | undefined>;
+  listIntegrationStatus(): Promise<IntegrationStatusRow[]>;
+  /** Replaces a subject's status (one row per subject). */
+  putIntegrationStatus(subject: string, status: Record<string, unknown>, at?: Date): Promise<void>;
 
   /**
    * Runs `fn` while holding an exclusive lock named `name`, across processes

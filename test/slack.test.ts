@@ -9,7 +9,7 @@ import { createMetrics } from '../core/metrics';
 import { decideRequest } from '../core/request-actions';
 import { startApiServer, type ApiServer } from '../server/start';
 import { ACTIONS, BLOCKS, CALLBACKS, encodeChoice } from '../chat-adapters/slack/ids';
-import { checkFlowChannels } from '../chat-adapters/slack/channels';
+import { routingProbe, routingWarnings } from '../chat-adapters/routing';
 import { SlackDirectory } from '../chat-adapters/slack/directory';
 import type { RequestRow } from '../store/types';
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from './fakes/slack-api';
@@ -470,32 +470,38 @@ describe('Slack', function () {
     await h.waitFor(request.id, 'ACTIVE', 15_000);
   });
 
-  it('finds flow channels the bot is not in', async () => {
-    assert.deepEqual(await checkFlowChannels(api.slack!.client, h.config), []);
+  it('warns about flow channels the bot is not in, or that do not exist', async () => {
+    const slackWarnings = async () => {
+      const probe = routingProbe({ slack: await api.slack!.connection.client(), teamsAppId: undefined });
+      return (await routingWarnings(h.config, probe)).filter((w) => w.platform === 'slack');
+    };
+    assert.deepEqual(await slackWarnings(), []);
     fake.setMember('CAPPROVALS', false);
     try {
-      const problems = await checkFlowChannels(api.slack!.client, h.config);
+      const problems = await slackWarnings();
       assert.equal(problems.length, 1);
-      assert.equal(problems[0].problem, 'not_a_member');
+      assert.equal(problems[0].problem, 'not_in_channel');
+      assert.equal(problems[0].channel, 'CAPPROVALS');
       assert.ok(problems[0].flows.includes('approved-write'));
+      assert.match(problems[0].message, /invite it/);
     } finally {
       fake.setMember('CAPPROVALS', true);
     }
+    const unknownChannel = {
+      ...h.config,
+      flows: [{ ...h.config.flows[0]!, notify: [{ platform: 'slack' as const, channel: 'CNOSUCH' }] }],
+    };
+    const probe = routingProbe({ slack: await api.slack!.connection.client(), teamsAppId: undefined });
+    const [missing] = await routingWarnings(unknownChannel, probe);
+    assert.equal(missing?.problem, 'channel_not_found');
   });
 
   it('maps a Slack user by email only where the config allows it', async () => {
     fake.addUser({ id: 'UMAILONLY', name: 'dave2', email: 'dave@example.com' });
-    const strict = new SlackDirectory(
-      () => h.config,
-      api.slack!.client,
-      () => false,
-    );
+    const client = () => api.slack!.connection.client();
+    const strict = new SlackDirectory(() => h.config, client, () => false);
     assert.equal(await strict.identityFor('UMAILONLY'), undefined);
-    const byEmail = new SlackDirectory(
-      () => h.config,
-      api.slack!.client,
-      () => true,
-    );
+    const byEmail = new SlackDirectory(() => h.config, client, () => true);
     assert.equal((await byEmail.identityFor('UMAILONLY'))?.email, 'dave@example.com');
     assert.equal((await byEmail.identityFor(uid('bob')))?.email, 'bob@example.com', 'configured ids first');
   });

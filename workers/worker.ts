@@ -101,7 +101,7 @@ export async function createGrantflowWorker(options: GrantflowWorkerOptions): Pr
   const { store, log } = options;
   const keyring = options.keyring ?? keyringFromEnv();
   const connectors = options.connectors ?? createConnectorRegistry(options.config().integrations, { log });
-  const chat = options.chatAdapters ?? buildChatAdapters(options.config, log, { store });
+  const chat = options.chatAdapters ?? buildChatAdapters(options.config, log, { store, keyring });
   const notifier = new Notifier([new LogChatAdapter(log), ...chat], store, log);
   const activities = createActivities({
     store,

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { NotificationTarget } from '../../policy/types';
 import type { Audience, ChatAdapter, Destination, RequestMessage, SentMessageRef } from '../types';
 import { esc, requestMessage } from './blocks';
-import { SlackResponseError, fromWebApiError } from './errors';
+import { SlackResponseError, fromWebApiError, slackClientOf, type SlackClientSource } from './errors';
 
 /** Finds a person's Slack user id from their email (from the identities config, or users.lookupByEmail). */
 export interface SlackUserDirectory {
@@ -27,7 +27,8 @@ export class SlackChatAdapter implements ChatAdapter {
   readonly platform = 'slack';
 
   constructor(
-    private readonly client: WebClient,
+    /** A fixed client, or where to get the one with the token in use now (chat-adapters/slack/connection.ts). */
+    private readonly client: WebClient | SlackClientSource,
     private readonly directory: SlackUserDirectory,
     private readonly log: Logger,
     private readonly opts: SlackAdapterOptions = {},
@@ -42,8 +43,8 @@ export class SlackChatAdapter implements ChatAdapter {
     const channel = await this.channelFor(destination, message.requestId);
     if (!channel) return undefined;
     const rendered = this.render(message, audience);
-    const res = await this.call('chat.postMessage', () =>
-      this.client.chat.postMessage({ channel, text: rendered.text, blocks: rendered.blocks }),
+    const res = await this.call('chat.postMessage', (client) =>
+      client.chat.postMessage({ channel, text: rendered.text, blocks: rendered.blocks }),
     );
     if (!res.channel || !res.ts) throw new SlackResponseError('chat.postMessage', 'channel and ts');
     return {
@@ -58,8 +59,8 @@ export class SlackChatAdapter implements ChatAdapter {
   /** Re-renders a message sent earlier for the audience it was sent to. */
   async update(ref: SentMessageRef, message: RequestMessage): Promise<void> {
     const rendered = this.render(message, ref.audience);
-    await this.call('chat.update', () =>
-      this.client.chat.update({
+    await this.call('chat.update', (client) =>
+      client.chat.update({
         channel: ref.conversationId,
         ts: ref.messageId,
         text: rendered.text,
@@ -76,8 +77,8 @@ export class SlackChatAdapter implements ChatAdapter {
     }
     const about = requestId ? ` (request \`${esc(requestId)}\`)` : '';
     const channel = target.channel;
-    await this.call('chat.postMessage', () =>
-      this.client.chat.postMessage({
+    await this.call('chat.postMessage', (client) =>
+      client.chat.postMessage({
         channel,
         text: `:rotating_light: *Grantflow alert*${about}: ${esc(text)}`,
       }),
@@ -101,15 +102,15 @@ export class SlackChatAdapter implements ChatAdapter {
       this.log.debug({ requestId, email: destination.email }, 'no Slack user for this person: no DM sent');
       return undefined;
     }
-    const res = await this.call('conversations.open', () => this.client.conversations.open({ users: user }));
+    const res = await this.call('conversations.open', (client) => client.conversations.open({ users: user }));
     if (!res.channel?.id) throw new SlackResponseError('conversations.open', 'a channel id');
     return res.channel.id;
   }
 
   /** Runs one Web API call, turning its failures into our errors (with Slack's code, without the token). */
-  private async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(method: string, fn: (client: WebClient) => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await fn(await slackClientOf(this.client, method));
     } catch (err) {
       throw fromWebApiError(method, err);
     }

@@ -1,10 +1,10 @@
 /**
  * The Slack app: Bolt over the API server's POST /slack/events (or Socket Mode with an app-level token), with
- * an `authorize` function over a token source, so the environment's token works now and an installation
- * store can supply tokens later. The listeners only translate between Slack and the request use cases.
+ * an `authorize` function over the Slack connection: the workspace connected from the portal (OAuth), else
+ * SLACK_BOT_TOKEN. The listeners only translate between Slack and the request use cases.
  */
 import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClientOptions } from '@slack/web-api';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AppContext } from '../../core/context';
@@ -16,11 +16,11 @@ import { registerHome } from './listeners/home';
 import { registerRequestModal } from './listeners/request-modal';
 import { FastifySlackReceiver } from './receiver';
 import type { SlackSettings } from './settings';
-
-/** Where bot tokens come from: the environment now, an installation store later. */
-export interface TokenSource {
-  botToken(teamId?: string): Promise<string>;
-}
+import { SlackConnection } from './connection';
+import { SlackOffError } from './errors';
+import { KnexInstallationStore } from './installation-store';
+import type { Knex } from 'knex';
+import { keyringFromEnv, type Keyring } from '../../core/keyring';
 
 export interface SlackAppOptions {
   settings: SlackSettings;
@@ -28,12 +28,14 @@ export interface SlackAppOptions {
   log: Logger;
   /** Retries of Web API calls; tests use 0. @default Slack's own policy */
   retries?: number;
-  tokens?: TokenSource;
+  /** Where the bot token comes from. @default the connected workspace (OAuth), else SLACK_BOT_TOKEN */
+  connection?: SlackConnection;
 }
 
 export interface SlackIntegration {
   app: App;
-  client: WebClient;
+  /** The bot token in use and a client with it, asked afresh each time. */
+  connection: SlackConnection;
   directory: SlackDirectory;
   /** Adds POST /slack/events to the API server (HTTP mode). */
   mount(server: FastifyInstance): void;
@@ -48,11 +50,29 @@ export function slackClientOptions(settings: SlackSettings, retries?: number): W
   };
 }
 
+/**
+ * The connection every Slack user in a process shares: workspaces connected with OAuth (in Grantflow's database,
+ * sealed with the keyring) first, then SLACK_BOT_TOKEN.
+ */
+export function slackConnection(
+  settings: SlackSettings,
+  knex: Knex | undefined,
+  keyring: () => Keyring | undefined,
+  retries?: number,
+): SlackConnection {
+  return new SlackConnection(
+    settings,
+    knex ? new KnexInstallationStore(knex, keyring) : undefined,
+    slackClientOptions(settings, retries),
+  );
+}
+
 export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   const { settings, ctx } = options;
   const log = options.log.child({ component: 'slack' });
-  const tokens: TokenSource = options.tokens ?? { botToken: async () => settings.botToken };
   const clientOptions = slackClientOptions(settings, options.retries);
+  const connection =
+    options.connection ?? slackConnection(settings, ctx.store.knex, keyringFromEnv, options.retries);
   const httpReceiver = settings.appToken
     ? undefined
     : new FastifySlackReceiver(settings.signingSecret ?? '', log);
@@ -69,7 +89,7 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   const idsFor = (botToken: string) => {
     let ids = botIds.get(botToken);
     if (!ids) {
-      ids = new WebClient(botToken, clientOptions).auth
+      ids = connection.clientFor(botToken).auth
         .test()
         .then((r) => ({ botUserId: r.user_id, botId: r.bot_id }))
         .catch((err: unknown) => {
@@ -83,14 +103,14 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   const app = new App({
     receiver,
     authorize: async (source) => {
-      const botToken = await tokens.botToken(source.teamId);
-      return { botToken, ...(await idsFor(botToken)) };
+      const found = await connection.botToken(source.teamId, source.enterpriseId);
+      if (!found) throw new SlackOffError('authorize');
+      return { botToken: found.token, ...(await idsFor(found.token)) };
     },
     clientOptions,
     logger: boltLogger(log),
   });
-  const client = new WebClient(settings.botToken, clientOptions);
-  const directory = new SlackDirectory(ctx.config, client, () => settings.matchUsersByEmail);
+  const directory = new SlackDirectory(ctx.config, () => connection.client(), () => settings.matchUsersByEmail);
   const deps = { ctx, directory };
   registerCommand(app, deps);
   registerRequestModal(app, deps);
@@ -102,7 +122,7 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   });
   return {
     app,
-    client,
+    connection,
     directory,
     mount(server) {
       httpReceiver?.register(server);

@@ -4,13 +4,14 @@
  */
 import type { WebClient } from '@slack/web-api';
 import type { GrantflowConfig } from '../../config/types';
+import { slackClientOf, type SlackClientSource } from './errors';
 import type { Identity } from '../../policy/types';
 import { findIdentity } from '../../policy/snapshot';
 
 export class SlackDirectory {
   constructor(
     private readonly config: () => GrantflowConfig,
-    private readonly client: WebClient,
+    private readonly client: WebClient | SlackClientSource,
     private readonly matchByEmail: () => boolean,
   ) {}
 
@@ -20,7 +21,7 @@ export class SlackDirectory {
     const byId = config.identities.find((i) => i.slackUserId === slackUserId);
     if (byId) return byId;
     if (!this.matchByEmail()) return undefined;
-    const info = await this.client.users.info({ user: slackUserId });
+    const info = await (await slackClientOf(this.client, 'users.info')).users.info({ user: slackUserId });
     const email = info.user?.profile?.email;
     return email ? findIdentity(config, email) : undefined;
   }
@@ -31,7 +32,8 @@ export class SlackDirectory {
     if (identity?.slackUserId) return identity.slackUserId;
     if (!this.matchByEmail()) return undefined;
     try {
-      const found = await this.client.users.lookupByEmail({ email });
+      const client = await slackClientOf(this.client, 'users.lookupByEmail');
+      const found = await client.users.lookupByEmail({ email });
       return found.user?.id;
     } catch {
       return undefined;

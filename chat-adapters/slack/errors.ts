@@ -1,3 +1,5 @@
+import { WebClient } from '@slack/web-api';
+
 /**
  * Errors of the Slack adapter. Each has a stable `code` and says whether trying again can help (`retryable`).
  * They are built from the Web API client's errors by copying only the method, Slack's error code and status:
@@ -108,4 +110,44 @@ export class SlackSettingsError extends Error {
     super(message);
     this.name = 'SlackSettingsError';
   }
+}
+
+/** A Slack installation (a workspace connected with OAuth) cannot be stored or read, with the reason. */
+export class SlackInstallationError extends Error {
+  readonly code = 'SLACK_INSTALLATION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlackInstallationError';
+  }
+}
+
+/** An OAuth `state` that Grantflow did not issue, that expired, or that was used already. */
+export class SlackOAuthStateError extends Error {
+  readonly code = 'SLACK_OAUTH_STATE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlackOAuthStateError';
+  }
+}
+
+/** Slack has no bot token: no workspace is connected and SLACK_BOT_TOKEN is not set. */
+export class SlackOffError extends SlackAdapterError {
+  constructor(readonly method: string) {
+    super(
+      'SLACK_OFF',
+      `Slack is off (no workspace connected in the portal and no SLACK_BOT_TOKEN): ${method} was not sent`,
+      false,
+    );
+    this.name = 'SlackOffError';
+  }
+}
+
+/** Where a Slack client comes from each time it is needed (the token in use may change: OAuth, disconnect). */
+export type SlackClientSource = () => Promise<WebClient | undefined>;
+
+/** The client to call `method` with now; SlackOffError when there is none. */
+export async function slackClientOf(source: WebClient | SlackClientSource, method: string): Promise<WebClient> {
+  const client = source instanceof WebClient ? source : await source();
+  if (!client) throw new SlackOffError(method);
+  return client;
 }

@@ -24,6 +24,9 @@ import { GrantflowTeamsBot } from './bot';
 import { TeamsDirectory } from './directory';
 import type { TeamsSettings } from './settings';
 
+/** How often the time of the last activity from Teams is written down. */
+const ACTIVITY_NOTE_INTERVAL_MS = 60_000;
+
 /** CloudAdapter that takes a request already authenticated by us. */
 export class GrantflowCloudAdapter extends CloudAdapter {
   processAuthenticated(
@@ -80,6 +83,19 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsIntegration {
   const directory = new TeamsDirectory(ctx.config, ctx.store, () => settings.matchUsersByEmail);
   const bot = new GrantflowTeamsBot(ctx, directory);
   const enabled = Boolean(settings.appId) || options.allowUnauthenticated === true;
+  // When Teams last reached the bot, for the Integrations page: written at most once a minute per process.
+  let lastNoted = 0;
+  const noteActivity = (type: string) => {
+    const now = Date.now();
+    if (now - lastNoted < ACTIVITY_NOTE_INTERVAL_MS) return;
+    lastNoted = now;
+    ctx.store
+      .putIntegrationStatus('teams', { lastActivityAt: new Date(now).toISOString(), lastActivityType: type })
+      .catch((err: unknown) => {
+        lastNoted = 0;
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not note a Teams activity');
+      });
+  };
 
   return {
     adapter,
@@ -100,6 +116,7 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsIntegration {
           );
           return reply.code(401).send({ error: 'unauthorized' });
         }
+        noteActivity(String(activity.type));
         const invoke = await adapter.processAuthenticated(result, activity, (context) => bot.run(context));
         return reply.code(invoke?.status ?? 200).send(invoke?.body ?? '');
       });
