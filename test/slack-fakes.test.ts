@@ -1,12 +1,15 @@
 /**
- * Tests of the Slack test doubles: the fake Web API against the real `@slack/web-api` WebClient, and the signed
- * request sender against a real Bolt app (HTTPReceiver), plus the app manifest.
+ * Tests of the Slack test doubles: the fake Web API against the real `@slack/web-api` WebClient (and its OAuth
+ * install flow against real HTTP and `@slack/oauth`'s InstallProvider), and the signed request sender against a
+ * real Bolt app (HTTPReceiver), plus the app manifest.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { App, LogLevel, webApi } from '@slack/bolt';
+import { InstallProvider, type Installation } from '@slack/oauth';
 import { parse } from 'yaml';
 import { startFakeSlack, type FakeSlack } from './fakes/slack-api';
 import {
@@ -199,6 +202,337 @@ describe('fake Slack Web API', () => {
     fake.reset();
     assert.equal(fake.messages().length + fake.calls.length, 0);
     assert.equal((await client(fake).users.info({ user: ALICE.id })).ok, true, 'users survive reset');
+  });
+});
+
+describe('fake Slack OAuth v2 install flow', () => {
+  const oauth = { clientId: '1111.2222', clientSecret: 'app-secret' };
+  const credentials = { client_id: oauth.clientId, client_secret: oauth.clientSecret };
+  const redirectUri = 'https://grantflow.example.com/slack/oauth_redirect?from=test';
+  /** The SDK's generated AuthRevokeResponse type lacks the documented `revoked` field. */
+  const revoked = async (call: Promise<unknown>) => ((await call) as { revoked?: boolean }).revoked;
+  let fake: FakeSlack;
+  beforeEach(async () => {
+    fake = await startFakeSlack({ users: [ALICE], oauth });
+  });
+  afterEach(() => fake.close());
+
+  const noToken = (target: FakeSlack) =>
+    new webApi.WebClient(undefined, {
+      slackApiUrl: target.url,
+      retryConfig: { retries: 0 },
+      logLevel: webApi.LogLevel.ERROR,
+    });
+  const authorizeUrl = (fields: Record<string, string> = {}) =>
+    `${fake.authorizeUrl}?${new URLSearchParams({
+      client_id: oauth.clientId,
+      scope: 'chat:write,commands',
+      redirect_uri: redirectUri,
+      state: 'st-1',
+      ...fields,
+    }).toString()}`;
+  /** Runs the consent page with Allow and returns the code from the redirect. */
+  async function newCode(): Promise<string> {
+    const location = new URL(await fake.authorize(authorizeUrl()));
+    return location.searchParams.get('code')!;
+  }
+  const exchange = (code: string, fields: Record<string, string> = {}) =>
+    noToken(fake).oauth.v2.access({
+      ...credentials,
+      code,
+      redirect_uri: redirectUri,
+      ...fields,
+    });
+
+  it('shows a consent page with the scopes, an Allow and a Cancel button, and refuses bad requests', async () => {
+    const page = await fetch(authorizeUrl({ user_scope: 'search:read' }));
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type')!, /^text\/html/);
+    const html = await page.text();
+    assert.match(
+      html,
+      /<h1>Grantflow is requesting permission to access the Grantflow Test Slack workspace<\/h1>/,
+    );
+    for (const scope of ['chat:write', 'commands', 'search:read'])
+      assert.ok(html.includes(`<code>${scope}</code>`), scope);
+    assert.match(html, /<form method="post" action="\/oauth\/v2\/authorize">/);
+    assert.match(html, /<button type="submit" name="decision" value="allow">Allow<\/button>/);
+    assert.match(html, /<button type="submit" name="decision" value="cancel">Cancel<\/button>/);
+    assert.ok(html.includes(`<input type="hidden" name="redirect_uri" value="${redirectUri}">`));
+    assert.ok(html.includes('<input type="hidden" name="state" value="st-1">'));
+
+    const unknown = await fetch(authorizeUrl({ client_id: '9999.0000' }));
+    assert.equal(unknown.status, 400);
+    assert.match(await unknown.text(), /invalid_client_id/);
+    const noRedirect = await fetch(`${fake.authorizeUrl}?client_id=${oauth.clientId}&scope=chat:write`);
+    assert.equal(noRedirect.status, 400);
+    assert.match(await noRedirect.text(), /bad_redirect_uri/);
+    await assert.rejects(fake.authorize(authorizeUrl({ client_id: '9999.0000' })), /400.*invalid_client_id/s);
+
+    const bare = await startFakeSlack();
+    try {
+      const refused = await fetch(
+        `${bare.authorizeUrl}?client_id=${oauth.clientId}&scope=chat:write&redirect_uri=${redirectUri}`,
+      );
+      assert.equal(refused.status, 400);
+      assert.match(await refused.text(), /invalid_client_id/);
+      assert.equal(
+        await slackError(
+          noToken(bare).oauth.v2.access({
+            ...credentials,
+            code: 'x',
+          }),
+        ),
+        'invalid_client_id',
+      );
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('installs: Allow redirects with a code, oauth.v2.access answers the documented shape, the token works', async () => {
+    const location = new URL(await fake.authorize(authorizeUrl()));
+    assert.equal(
+      `${location.origin}${location.pathname}`,
+      'https://grantflow.example.com/slack/oauth_redirect',
+    );
+    assert.equal(location.searchParams.get('from'), 'test', "the redirect keeps the app's own query");
+    assert.equal(location.searchParams.get('state'), 'st-1');
+    const code = location.searchParams.get('code')!;
+    assert.match(code, /^\d+\.\d+\.[0-9a-f]+$/);
+
+    const answer = await exchange(code);
+    assert.match(answer.access_token!, /^xoxb-\d+-\d+-\w+$/);
+    assert.notEqual(answer.access_token, TOKEN);
+    const { access_token: _token, response_metadata: _meta, ...rest } = answer;
+    assert.deepEqual(rest, {
+      ok: true,
+      token_type: 'bot',
+      scope: 'chat:write,commands',
+      bot_user_id: 'UBOT',
+      app_id: 'A0GRANTFLOW',
+      team: { id: 'T0FAKE', name: 'Grantflow Test' },
+      enterprise: null,
+      is_enterprise_install: false,
+      authed_user: { id: 'U0INSTALLER' },
+    });
+    const recorded = fake.calls.find((c) => c.method === 'oauth.v2.access')!;
+    assert.equal(recorded.args.client_secret, undefined, 'the client secret is not recorded');
+    assert.equal(recorded.args.code, code);
+
+    const web = client(fake, answer.access_token!);
+    const auth = await web.auth.test();
+    assert.deepEqual([auth.team_id, auth.user_id, auth.bot_id], ['T0FAKE', 'UBOT', 'BBOT']);
+    const posted = await web.chat.postMessage({ channel: ALICE.id, text: 'installed' });
+    assert.equal(fake.messages(posted.channel)[0]!.text, 'installed');
+    assert.equal(fake.calls.find((c) => c.method === 'chat.postMessage')!.token, answer.access_token);
+    assert.equal((await client(fake).auth.test()).ok, true, 'the configured token still works');
+
+    const second = await exchange(await newCode());
+    assert.notEqual(second.access_token, answer.access_token, 'each install gets a new token');
+    assert.deepEqual(
+      fake.installs.map((i) => [i.token, i.teamId, i.scopes, i.revoked]),
+      [
+        [answer.access_token, 'T0FAKE', ['chat:write', 'commands'], false],
+        [second.access_token, 'T0FAKE', ['chat:write', 'commands'], false],
+      ],
+    );
+  });
+
+  it('refuses a wrong secret, client id, redirect_uri, an unknown, reused or expired code', async () => {
+    const code = await newCode();
+    assert.equal(await slackError(exchange(code, { client_secret: 'wrong' })), 'bad_client_secret');
+    assert.equal(await slackError(exchange(code, { client_id: '9999.0000' })), 'invalid_client_id');
+    assert.equal(
+      await slackError(exchange(code, { redirect_uri: 'https://evil.example.com/cb' })),
+      'bad_redirect_uri',
+    );
+    assert.equal(
+      await slackError(noToken(fake).oauth.v2.access({ ...credentials, code })),
+      'bad_redirect_uri',
+      'required when the authorize URL had one',
+    );
+    assert.equal(await slackError(exchange('123.456.abc')), 'invalid_code');
+    assert.equal((await exchange(code)).ok, true, 'refusals do not spend the code');
+    assert.equal(await slackError(exchange(code)), 'invalid_code', 'a code is single-use');
+    assert.equal(fake.installs.length, 1);
+
+    const quick = await startFakeSlack({ oauth: { ...oauth, codeTtlMs: 50 } });
+    try {
+      const url = `${quick.authorizeUrl}?client_id=${oauth.clientId}&scope=chat:write&redirect_uri=${encodeURIComponent(redirectUri)}`;
+      const stale = new URL(await quick.authorize(url)).searchParams.get('code')!;
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(
+        await slackError(
+          noToken(quick).oauth.v2.access({
+            ...credentials,
+            code: stale,
+            redirect_uri: redirectUri,
+          }),
+        ),
+        'invalid_code',
+      );
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('answers for the configured workspace, enterprise and bot, and issues a user token for user_scope', async () => {
+    const grid = await startFakeSlack({
+      oauth: {
+        ...oauth,
+        team: { id: 'T0GRID', name: 'Acme Ops' },
+        enterprise: { id: 'E0ACME', name: 'Acme' },
+        appId: 'A0OTHER',
+        botUserId: 'U0GRIDBOT',
+        botId: 'B0GRID',
+        installer: 'U0ADMIN',
+      },
+    });
+    try {
+      const url = `${grid.authorizeUrl}?${new URLSearchParams({
+        client_id: oauth.clientId,
+        scope: 'chat:write',
+        user_scope: 'search:read',
+        redirect_uri: redirectUri,
+        team: 'T0GRID',
+      }).toString()}`;
+      const location = new URL(await grid.authorize(url));
+      assert.equal(location.searchParams.has('state'), false, 'no state given, none sent back');
+      const answer = await noToken(grid).oauth.v2.access({
+        ...credentials,
+        code: location.searchParams.get('code')!,
+        redirect_uri: redirectUri,
+      });
+      assert.deepEqual(
+        [answer.team, answer.enterprise],
+        [
+          { id: 'T0GRID', name: 'Acme Ops' },
+          { id: 'E0ACME', name: 'Acme' },
+        ],
+      );
+      assert.deepEqual([answer.app_id, answer.bot_user_id], ['A0OTHER', 'U0GRIDBOT']);
+      const user = answer.authed_user!;
+      assert.deepEqual([user.id, user.scope, user.token_type], ['U0ADMIN', 'search:read', 'user']);
+      assert.match(user.access_token!, /^xoxp-/);
+
+      const bot = await client(grid, answer.access_token!).auth.test();
+      assert.deepEqual(
+        [bot.team_id, bot.team, bot.user_id, bot.bot_id, bot.enterprise_id, bot.url],
+        ['T0GRID', 'Acme Ops', 'U0GRIDBOT', 'B0GRID', 'E0ACME', 'https://acme-ops.slack.com/'],
+      );
+      const person = await client(grid, user.access_token!).auth.test();
+      assert.deepEqual([person.user_id, person.bot_id], ['U0ADMIN', undefined]);
+      assert.equal((await client(grid).auth.test()).team_id, 'T0FAKE', 'the configured token is unchanged');
+
+      const elsewhere = await fetch(url.replace('team=T0GRID', 'team=T0ELSE'));
+      assert.equal(elsewhere.status, 400);
+      assert.match(await elsewhere.text(), /team_mismatch/);
+    } finally {
+      await grid.close();
+    }
+  });
+
+  it('Cancel redirects with error=access_denied and the state, and issues no code', async () => {
+    const location = new URL(await fake.authorize(authorizeUrl({ state: 'st-cancel' }), 'cancel'));
+    assert.equal(location.searchParams.get('error'), 'access_denied');
+    assert.equal(location.searchParams.get('state'), 'st-cancel');
+    assert.equal(location.searchParams.get('code'), null);
+    assert.equal(fake.installs.length, 0);
+  });
+
+  it('takes the client credentials as HTTP Basic', async () => {
+    const post = (id: string, secret: string, code: string) =>
+      fetch(`${fake.url}oauth.v2.access`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ code, redirect_uri: redirectUri }).toString(),
+      }).then((r) => r.json() as Promise<Record<string, unknown>>);
+    const code = await newCode();
+    assert.deepEqual(await post(oauth.clientId, 'wrong', code), { ok: false, error: 'bad_client_secret' });
+    const answer = await post(oauth.clientId, oauth.clientSecret, code);
+    assert.equal(answer.ok, true);
+    assert.equal(fake.installs[0]!.token, answer.access_token);
+  });
+
+  it('auth.revoke revokes an installed token or the configured one; test mode and reset do not keep it', async () => {
+    const token = (await exchange(await newCode())).access_token!;
+    const web = client(fake, token);
+    assert.equal(await revoked(web.auth.revoke({ test: true })), false);
+    assert.equal((await web.auth.test()).ok, true, 'test mode does not revoke');
+    assert.equal(await revoked(web.auth.revoke()), true);
+    assert.equal(await slackError(web.auth.test()), 'token_revoked');
+    assert.equal(await slackError(web.chat.postMessage({ channel: ALICE.id, text: 'x' })), 'token_revoked');
+    assert.ok(fake.isRevoked(token));
+    assert.equal(fake.installs[0]!.revoked, true);
+    assert.equal((await client(fake).auth.test()).ok, true, 'other tokens keep working');
+
+    assert.equal(await revoked(client(fake).auth.revoke()), true);
+    assert.equal(await slackError(client(fake).conversations.open({ users: ALICE.id })), 'token_revoked');
+    assert.deepEqual(fake.revokedTokens, [token, TOKEN]);
+    fake.reset();
+    assert.equal((await client(fake).auth.test()).ok, true);
+    assert.equal(fake.installs.length + fake.revokedTokens.length, 0);
+    assert.equal(await slackError(web.auth.test()), 'invalid_auth', 'reset forgets installed tokens');
+  });
+
+  it("satisfies @slack/oauth's InstallProvider from the install path to the stored installation", async () => {
+    const stored: Installation[] = [];
+    const installer = new InstallProvider({
+      ...oauth,
+      stateSecret: 'state-secret',
+      directInstall: true,
+      authorizationUrl: fake.authorizeUrl,
+      clientOptions: { slackApiUrl: fake.url, retryConfig: { retries: 0 } },
+      logLevel: webApi.LogLevel.ERROR,
+    });
+    const app = createServer((req, res) => {
+      const callbackOptions = {
+        success: (installation: Installation) => {
+          stored.push(installation);
+          res.end('installed');
+        },
+        failure: (error: Error) => {
+          res.writeHead(500).end(error.message);
+        },
+      };
+      if (req.url!.startsWith('/slack/install'))
+        void installer.handleInstallPath(req, res, undefined, {
+          scopes: ['chat:write'],
+          redirectUri: callback,
+        });
+      else void installer.handleCallback(req, res, callbackOptions);
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const callback = `http://127.0.0.1:${(app.address() as AddressInfo).port}/slack/oauth_redirect`;
+    try {
+      const start = await fetch(callback.replace('oauth_redirect', 'install'), { redirect: 'manual' });
+      assert.equal(start.status, 302);
+      const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+      const back = await fake.authorize(start.headers.get('location')!);
+      const done = await fetch(back, { headers: { cookie } });
+      assert.equal(await done.text(), 'installed');
+      const [installation] = stored;
+      assert.deepEqual(installation!.team, { id: 'T0FAKE', name: 'Grantflow Test' });
+      assert.deepEqual(installation!.bot, {
+        scopes: ['chat:write'],
+        token: fake.installs[0]!.token,
+        userId: 'UBOT',
+        id: 'BBOT',
+      });
+      assert.equal(installation!.user.id, 'U0INSTALLER');
+      assert.deepEqual(
+        fake.calls.filter((c) => c.method === 'auth.test').map((c) => c.token),
+        [fake.installs[0]!.token],
+        'InstallProvider learns bot_id with the new token',
+      );
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 });
 

@@ -5,6 +5,10 @@
  * `Authorization: Bearer`, HTTP 200 with `{ ok: true, … }` or `{ ok: false, error }`. An app-level token
  * (`xapp-…`) only opens Socket Mode with `apps.connections.open` (see slack-socket.ts); the bot token does
  * everything else.
+ *
+ * With the `oauth` option it also plays Slack's OAuth v2 install flow (docs.slack.dev/authentication/
+ * installing-with-oauth): the consent page at `/oauth/v2/authorize` on the same origin, single-use codes, the
+ * `oauth.v2.access` exchange, and `auth.revoke`. Tokens it issues work for every method, like the configured one.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,10 +22,12 @@ export interface FakeSlackUser {
   email?: string;
 }
 
-/** One call the fake received; `args` has JSON-encoded fields (blocks, view, …) parsed and no token. */
+/** One call the fake received; `args` has JSON-encoded fields (blocks, view, …) parsed and no token or secret. */
 export interface FakeSlackCall {
   method: string;
   args: Record<string, unknown>;
+  /** The token the call carried (header or form), to tell which install's token an app used. */
+  token?: string;
   at: number;
 }
 
@@ -53,9 +59,29 @@ export interface FakeSlackView {
   history: Record<string, unknown>[];
 }
 
+/** One install made through the OAuth flow (oauth.v2.access answered ok). */
+export interface FakeSlackInstall {
+  /** The code that was exchanged. */
+  code: string;
+  /** The bot token (`xoxb-…`) issued, new for each install. */
+  token: string;
+  /** A user token (`xoxp-…`), issued only when the authorize URL asked for `user_scope`. */
+  userToken?: string;
+  teamId: string;
+  enterpriseId?: string;
+  scopes: string[];
+  userScopes: string[];
+  redirectUri: string;
+  /** Whether auth.revoke revoked the bot token. */
+  revoked: boolean;
+  at: number;
+}
+
 export interface FakeSlack {
   /** Base URL with a trailing slash, as WebClient's `slackApiUrl` expects. */
   readonly url: string;
+  /** The consent page, `http://127.0.0.1:PORT/oauth/v2/authorize` (InstallProvider's `authorizationUrl`). */
+  readonly authorizeUrl: string;
   readonly calls: FakeSlackCall[];
   readonly ephemerals: FakeSlackEphemeral[];
   readonly views: FakeSlackView[];
@@ -73,16 +99,41 @@ export interface FakeSlack {
   dmFor(userId: string): string;
   /** The next call of `method` answers `{ ok: false, error }`. */
   failNext(method: string, error: string): void;
-  /** Forgets traffic and API-made state (calls, messages, views, triggers, failures); keeps users, channels, DMs. */
+  /** Installs made through oauth.v2.access, oldest first. */
+  readonly installs: readonly FakeSlackInstall[];
+  /** Tokens auth.revoke revoked (the configured bot token too); calls with them answer `token_revoked`. */
+  readonly revokedTokens: readonly string[];
+  isRevoked(token: string): boolean;
+  /**
+   * Does what a browser does with the authorize URL an app redirected to: GETs the consent page, submits its
+   * form with Allow or Cancel, and returns the `Location` the fake redirects to (`redirect_uri?code=…&state=…`
+   * or `?error=access_denied&state=…`). Throws when the page is an error page or no redirect comes.
+   */
+  authorize(url: string, decision?: 'allow' | 'cancel'): Promise<string>;
+  /**
+   * Forgets traffic and API-made state (calls, messages, views, triggers, failures, OAuth codes, installs,
+   * revocations); keeps users, channels, DMs.
+   */
   reset(): void;
   close(): Promise<void>;
 }
 
 type Args = Record<string, unknown>;
 type Answer = Record<string, unknown> & ({ ok: true } | { ok: false; error: string });
-type Handler = (args: Args) => Answer;
+/** What a handler may need besides the arguments. */
+interface CallContext {
+  /** The token the call was authorised with (already checked, unless the method takes none). */
+  token?: string;
+  authorization?: string;
+  /** The body was JSON (oauth.v2.access documents form bodies only). */
+  json: boolean;
+}
+type Handler = (args: Args, ctx: CallContext) => Answer;
 
 const JSON_FIELDS = ['blocks', 'attachments', 'view', 'metadata'];
+/** Methods called with client credentials instead of a token. */
+const TOKENLESS = new Set(['oauth.v2.access']);
+const AUTHORIZE_PATH = '/oauth/v2/authorize';
 const TEAM = { id: 'T0FAKE', name: 'Grantflow Test', url: 'https://grantflow-test.slack.com/' };
 /** What auth.test says about the bot; Bolt reads the bot's ids from it. */
 const AUTH = { team_id: 'T0FAKE', user_id: 'UBOT', bot_id: 'BBOT' };
@@ -109,6 +160,29 @@ export interface FakeSlackOptions {
   users?: FakeSlackUser[];
   /** How often the Socket Mode side pings each connection. @default 5000 */
   socketPingMs?: number;
+  /** The app's OAuth settings; without them the consent page and oauth.v2.access refuse every client id. */
+  oauth?: FakeSlackOAuthOptions;
+}
+
+export interface FakeSlackOAuthOptions {
+  clientId: string;
+  clientSecret: string;
+  /** The workspace the installer is signed in to. @default { id: 'T0FAKE', name: 'Grantflow Test' } */
+  team?: { id: string; name: string };
+  /** The Enterprise Grid org of that workspace. @default none (oauth.v2.access answers `enterprise: null`) */
+  enterprise?: { id: string; name: string };
+  /** @default 'A0GRANTFLOW' */
+  appId?: string;
+  /** The app name the consent page shows. @default 'Grantflow' */
+  appName?: string;
+  /** The bot user of the app in that workspace. @default 'UBOT' */
+  botUserId?: string;
+  /** The bot id auth.test answers for installed bot tokens (InstallProvider stores it). @default 'BBOT' */
+  botId?: string;
+  /** The user who clicks Allow (`authed_user.id`). @default 'U0INSTALLER' */
+  installer?: string;
+  /** How long a code can be exchanged. @default 600000, Slack's 10 minutes */
+  codeTtlMs?: number;
 }
 
 /** Starts a fake Slack Web API on 127.0.0.1 with a free port. */
@@ -118,6 +192,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     opts.triggerTtlMs ?? 3000,
     opts.users ?? [],
     opts.socketPingMs ?? 5000,
+    new FakeOAuth(opts.oauth),
   );
   await fake.listen();
   return fake;
@@ -125,6 +200,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
 
 class FakeSlackServer implements FakeSlack {
   url = '';
+  authorizeUrl = '';
   readonly calls: FakeSlackCall[] = [];
   readonly ephemerals: FakeSlackEphemeral[] = [];
   readonly views: FakeSlackView[] = [];
@@ -134,11 +210,16 @@ class FakeSlackServer implements FakeSlack {
   private readonly dms = new Map<string, string>(); // user id -> D id
   private readonly triggers = new Map<string, { issuedAt: number; used: boolean }>();
   private readonly failures = new Map<string, string[]>();
+  private readonly revoked = new Set<string>();
   private readonly server = createServer((req, res) => this.serve(req, res));
   readonly socket: SocketModeServer;
   private readonly handlers: Record<string, Handler> = {
     'apps.connections.open': () => ({ ok: true, url: this.socket.issueUrl() }),
-    'auth.test': () => ({ ok: true, url: TEAM.url, team: TEAM.name, user: 'grantflow', ...AUTH }),
+    'auth.test': (_args, ctx) => this.authTest(ctx.token),
+    'auth.revoke': (args, ctx) => this.authRevoke(args, ctx.token!),
+    'oauth.v2.access': (args, ctx) =>
+      // Documented as form-only: a JSON body carries no arguments Slack would read.
+      this.oauth.access(ctx.json ? {} : args, ctx.authorization),
     'views.open': (args) => this.openModal('views.open', args),
     'views.push': (args) => this.openModal('views.push', args),
     'views.update': (args) => this.viewsUpdate(args),
@@ -161,6 +242,7 @@ class FakeSlackServer implements FakeSlack {
     private readonly triggerTtlMs: number,
     users: FakeSlackUser[],
     socketPingMs: number,
+    private readonly oauth: FakeOAuth,
   ) {
     this.users = new Map(users.map((u) => [u.id, u]));
     this.socket = new SocketModeServer(this.server, 'A0GRANTFLOW', socketPingMs);
@@ -168,7 +250,9 @@ class FakeSlackServer implements FakeSlack {
 
   async listen(): Promise<void> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/`;
+    const origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${origin}/api/`;
+    this.authorizeUrl = `${origin}${AUTHORIZE_PATH}`;
   }
 
   messages(conversation?: string): FakeSlackMessage[] {
@@ -196,10 +280,43 @@ class FakeSlackServer implements FakeSlack {
   failNext(method: string, error: string): void {
     this.failures.set(method, [...(this.failures.get(method) ?? []), error]);
   }
+  get installs(): readonly FakeSlackInstall[] {
+    return this.oauth.installs;
+  }
+  get revokedTokens(): readonly string[] {
+    return [...this.revoked];
+  }
+  isRevoked(token: string): boolean {
+    return this.revoked.has(token);
+  }
+  async authorize(url: string, decision: 'allow' | 'cancel' = 'allow'): Promise<string> {
+    if (!url.startsWith(`${this.authorizeUrl}?`)) throw new Error(`url ${url} is not ${this.authorizeUrl}?…`);
+    const page = await fetch(url, { redirect: 'manual' });
+    const html = await page.text();
+    if (page.status !== 200) throw new Error(`GET ${url} answered ${page.status}: ${html}`);
+    const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
+    if (!action) throw new Error(`the consent page at ${url} has no form`);
+    const fields = new URLSearchParams();
+    for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
+      fields.append(unescapeHtml(name!), unescapeHtml(value!));
+    fields.append('decision', decision);
+    const answer = await fetch(new URL(unescapeHtml(action), url), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields.toString(),
+    });
+    const location = answer.headers.get('location');
+    if (answer.status !== 302 || !location)
+      throw new Error(`submitting ${decision} answered ${answer.status}: ${await answer.text()}`);
+    return location;
+  }
   reset(): void {
     for (const list of [this.calls, this.posted, this.ephemerals, this.views] as unknown[][]) list.length = 0;
     this.triggers.clear();
     this.failures.clear();
+    this.revoked.clear();
+    this.oauth.reset();
   }
   close(): Promise<void> {
     this.socket.close();
@@ -211,11 +328,13 @@ class FakeSlackServer implements FakeSlack {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const method = /^\/api\/([A-Za-z0-9_.]+)$/.exec(new URL(req.url ?? '/', 'http://x').pathname)?.[1];
+      const url = new URL(req.url ?? '/', 'http://x');
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (url.pathname === AUTHORIZE_PATH)
+        return sendPage(res, this.oauth.page(req.method, url.searchParams, raw));
+      const method = /^\/api\/([A-Za-z0-9_.]+)$/.exec(url.pathname)?.[1];
       const handler = method && req.method === 'POST' ? this.handlers[method] : undefined;
-      const body = handler
-        ? this.answer(method!, handler, req.headers, Buffer.concat(chunks).toString('utf8'))
-        : fail('unknown_method');
+      const body = handler ? this.answer(method!, handler, req.headers, raw) : fail('unknown_method');
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     });
@@ -227,24 +346,53 @@ class FakeSlackServer implements FakeSlack {
     const header = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
     const given = header ?? str(args.token);
     delete args.token;
-    this.calls.push({ method, args, at: Date.now() });
-    const refused = this.refuseToken(method, given, header !== undefined);
+    const recorded = { ...args };
+    delete recorded.client_secret; // oauth.v2.access: a secret stays out of the record, like a token
+    this.calls.push({ method, args: recorded, token: given, at: Date.now() });
+    const refused = TOKENLESS.has(method) ? undefined : this.refuseToken(method, given, header !== undefined);
     if (refused) return refused;
     const queued = this.failures.get(method)?.shift();
-    return queued ? fail(queued) : handler(args);
+    const json = (headers['content-type'] ?? '').startsWith('application/json');
+    return queued
+      ? fail(queued)
+      : handler(args, { token: given, authorization: headers.authorization, json });
   }
 
   /**
    * The app-level token only opens Socket Mode, and only from the Authorization header (the method's docs:
-   * a POST parameter is an error); the bot token does everything else.
+   * a POST parameter is an error); bot tokens (the configured one and installed ones) and installed user
+   * tokens do everything else, until auth.revoke revokes them.
    */
   private refuseToken(method: string, token: string | undefined, inHeader: boolean): Answer | undefined {
     const socketMode = method === 'apps.connections.open';
     if (socketMode && !inHeader) return fail('missing_args');
     if (!token) return fail('not_authed');
-    if (token !== this.tokens.bot && token !== this.tokens.app) return fail('invalid_auth');
-    if (socketMode !== (token === this.tokens.app)) return fail('not_allowed_token_type');
+    if (this.revoked.has(token)) return fail('token_revoked');
+    const kind = this.tokenKind(token);
+    if (!kind) return fail('invalid_auth');
+    if (socketMode !== (kind === 'app')) return fail('not_allowed_token_type');
     return undefined;
+  }
+  private tokenKind(token: string): 'app' | 'bot' | 'user' | undefined {
+    if (token === this.tokens.app) return 'app';
+    if (token === this.tokens.bot) return 'bot';
+    return this.oauth.find(token)?.kind;
+  }
+
+  /** auth.test: who a token is; an installed token answers its install's workspace, bot or installer. */
+  private authTest(token: string | undefined): Answer {
+    const installed = token === undefined ? undefined : this.oauth.find(token);
+    if (installed) return this.oauth.authTest(installed);
+    return { ok: true, url: TEAM.url, team: TEAM.name, user: 'grantflow', ...AUTH };
+  }
+  /** auth.revoke: `test` only says the token could be revoked (the method's documented testing mode). */
+  private authRevoke(args: Args, token: string): Answer {
+    if (args.test === true || args.test === 1 || args.test === '1' || args.test === 'true')
+      return { ok: true, revoked: false };
+    this.revoked.add(token);
+    const installed = this.oauth.find(token);
+    if (installed?.kind === 'bot') installed.install.revoked = true;
+    return { ok: true, revoked: true };
   }
 
   private isDm(id: string): boolean {
@@ -412,4 +560,257 @@ function parseBody(contentType: string | undefined, raw: string): Args | string 
     }
   }
   return args;
+}
+
+/** The app's OAuth settings with the defaults filled in. */
+interface OAuthApp extends Required<Omit<FakeSlackOAuthOptions, 'enterprise'>> {
+  enterprise?: { id: string; name: string };
+}
+/** A code the consent page handed out: bound to the client, redirect_uri and scopes, exchangeable once. */
+interface PendingCode {
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
+  userScopes: string[];
+  issuedAt: number;
+  used: boolean;
+}
+/** An answer of the consent page: HTML, or a redirect. */
+interface Page {
+  status: number;
+  html?: string;
+  location?: string;
+}
+
+/** The OAuth side of the fake: the consent page, its codes, and the installs oauth.v2.access makes. */
+class FakeOAuth {
+  readonly installs: FakeSlackInstall[] = [];
+  private readonly codes = new Map<string, PendingCode>();
+  private readonly app?: OAuthApp;
+
+  constructor(opts: FakeSlackOAuthOptions | undefined) {
+    if (!opts) return;
+    this.app = {
+      ...opts,
+      team: opts.team ?? { id: TEAM.id, name: TEAM.name },
+      appId: opts.appId ?? 'A0GRANTFLOW',
+      appName: opts.appName ?? 'Grantflow',
+      botUserId: opts.botUserId ?? AUTH.user_id,
+      botId: opts.botId ?? AUTH.bot_id,
+      installer: opts.installer ?? 'U0INSTALLER',
+      codeTtlMs: opts.codeTtlMs ?? 10 * 60_000,
+    };
+  }
+
+  /** GET shows the consent page; POST is its form: Allow redirects with a new code, Cancel with access_denied. */
+  page(method: string | undefined, query: URLSearchParams, body: string): Page {
+    if (method !== 'GET' && method !== 'POST') return errorPage(405, 'method_not_allowed');
+    const fields = method === 'POST' ? new URLSearchParams(body) : query;
+    const problem = this.refuseRequest(fields);
+    if (problem) return errorPage(400, problem);
+    const app = this.app!;
+    if (method === 'GET') return { status: 200, html: consentPage(app, fields) };
+    const redirectUri = fields.get('redirect_uri')!;
+    const state = fields.get('state') ?? undefined;
+    const decision = fields.get('decision');
+    if (decision === 'cancel') return redirect(redirectUri, { error: 'access_denied', state });
+    if (decision !== 'allow') return errorPage(400, 'invalid_decision');
+    const code = `${digits(10)}.${digits(13)}.${randomBytes(32).toString('hex')}`;
+    this.codes.set(code, {
+      clientId: app.clientId,
+      redirectUri,
+      scopes: scopeList(fields.get('scope')),
+      userScopes: scopeList(fields.get('user_scope')),
+      issuedAt: Date.now(),
+      used: false,
+    });
+    return redirect(redirectUri, { code, state });
+  }
+
+  /**
+   * Checked on the page and again on its form (a form can be forged). Slack uses the app's configured redirect
+   * URL when `redirect_uri` is absent; the fake has no app configuration, so it requires one. Any `team` must be
+   * the one workspace the fake installer is signed in to.
+   */
+  private refuseRequest(fields: URLSearchParams): string | undefined {
+    if (!this.app || fields.get('client_id') !== this.app.clientId) return 'invalid_client_id';
+    if (!isHttpUrl(fields.get('redirect_uri'))) return 'bad_redirect_uri';
+    if (scopeList(fields.get('scope')).length === 0) return 'no_scopes'; // user-token-only installs: not modelled
+    const team = fields.get('team');
+    if (team && team !== this.app.team.id) return 'team_mismatch';
+    return undefined;
+  }
+
+  /** oauth.v2.access: client credentials as form fields or HTTP Basic (both documented), then the code. */
+  access(args: Args, authorization: string | undefined): Answer {
+    const basic = basicCredentials(authorization);
+    const clientId = basic?.id ?? str(args.client_id);
+    const app = this.app;
+    if (!app || clientId !== app.clientId) return fail('invalid_client_id');
+    if ((basic?.secret ?? str(args.client_secret)) !== app.clientSecret) return fail('bad_client_secret');
+    // Refreshing rotated tokens (grant_type=refresh_token) is not modelled.
+    if (args.grant_type !== undefined && args.grant_type !== 'authorization_code')
+      return fail('invalid_grant_type');
+    const given = str(args.code);
+    const code = given === undefined ? undefined : this.codes.get(given);
+    // Unknown, already exchanged, expired or another client's: all `invalid_code`.
+    if (!code || code.used || Date.now() - code.issuedAt > app.codeTtlMs || code.clientId !== clientId)
+      return fail('invalid_code');
+    // redirect_uri is optional, but required and equal when the authorize URL had one (it always does here).
+    if (args.redirect_uri !== code.redirectUri) return fail('bad_redirect_uri');
+    code.used = true;
+    const install: FakeSlackInstall = {
+      code: given!,
+      token: newToken('xoxb'),
+      ...(code.userScopes.length > 0 ? { userToken: newToken('xoxp') } : {}),
+      teamId: app.team.id,
+      ...(app.enterprise ? { enterpriseId: app.enterprise.id } : {}),
+      scopes: code.scopes,
+      userScopes: code.userScopes,
+      redirectUri: code.redirectUri,
+      revoked: false,
+      at: Date.now(),
+    };
+    this.installs.push(install);
+    return accessAnswer(app, install);
+  }
+
+  /** The install a token was issued by, and whether it is its bot or its user token. */
+  find(token: string): { install: FakeSlackInstall; kind: 'bot' | 'user' } | undefined {
+    for (const install of this.installs) {
+      if (install.token === token) return { install, kind: 'bot' };
+      if (install.userToken === token) return { install, kind: 'user' };
+    }
+    return undefined;
+  }
+
+  /** auth.test for an installed token; InstallProvider reads `bot_id` from it right after oauth.v2.access. */
+  authTest({ kind }: { install: FakeSlackInstall; kind: 'bot' | 'user' }): Answer {
+    const app = this.app!;
+    const slug = app.team.name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    return {
+      ok: true,
+      url: `https://${slug}.slack.com/`,
+      team: app.team.name,
+      user: kind === 'bot' ? 'grantflow' : 'installer',
+      team_id: app.team.id,
+      user_id: kind === 'bot' ? app.botUserId : app.installer,
+      ...(kind === 'bot' ? { bot_id: app.botId } : {}),
+      ...(app.enterprise ? { enterprise_id: app.enterprise.id } : {}),
+      is_enterprise_install: false,
+    };
+  }
+
+  reset(): void {
+    this.installs.length = 0;
+    this.codes.clear();
+  }
+}
+
+/** oauth.v2.access's documented success shape: the bot token first, the installing user under `authed_user`. */
+function accessAnswer(app: OAuthApp, install: FakeSlackInstall): Answer {
+  const authedUser = install.userToken
+    ? {
+        id: app.installer,
+        scope: install.userScopes.join(','),
+        access_token: install.userToken,
+        token_type: 'user',
+      }
+    : { id: app.installer };
+  return {
+    ok: true,
+    access_token: install.token,
+    token_type: 'bot',
+    scope: install.scopes.join(','),
+    bot_user_id: app.botUserId,
+    app_id: app.appId,
+    team: { id: app.team.id, name: app.team.name },
+    enterprise: app.enterprise ? { id: app.enterprise.id, name: app.enterprise.name } : null,
+    is_enterprise_install: false,
+    authed_user: authedUser,
+  };
+}
+
+const digits = (n: number): string => Array.from(randomBytes(n), (b) => String(b % 10)).join('');
+/** A token in Slack's shape, e.g. `xoxb-17653672481-1987469832312-<24 characters>`. */
+const newToken = (prefix: 'xoxb' | 'xoxp'): string =>
+  `${prefix}-${digits(11)}-${digits(13)}-${randomBytes(12).toString('hex')}`;
+/** Slack's scope lists are comma-separated; spaces are tolerated. */
+const scopeList = (v: string | null): string[] => (v ?? '').split(/[\s,]+/).filter(Boolean);
+function isHttpUrl(v: string | null): boolean {
+  if (!v) return false;
+  try {
+    return ['http:', 'https:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}
+/** `Authorization: Basic base64(client_id:client_secret)`, as RFC 6749 §2.3.1 and the method's docs describe. */
+function basicCredentials(authorization: string | undefined): { id: string; secret: string } | undefined {
+  const encoded = /^Basic\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0
+    ? { id: decoded, secret: '' }
+    : { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+/** Back to the app, keeping its own query; a missing `state` stays missing. */
+function redirect(uri: string, params: Record<string, string | undefined>): Page {
+  const target = new URL(uri);
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) target.searchParams.set(name, value);
+  return { status: 302, location: target.toString() };
+}
+function sendPage(res: ServerResponse, page: Page): void {
+  res.writeHead(
+    page.status,
+    page.location ? { location: page.location } : { 'content-type': 'text/html; charset=utf-8' },
+  );
+  res.end(page.html ?? '');
+}
+
+const HTML_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+const unescapeHtml = (s: string): string =>
+  s.replace(/&(amp|lt|gt|quot|#39);/g, (e) => Object.entries(HTML_ESCAPES).find(([, v]) => v === e)![0]);
+const htmlDocument = (title: string, body: string[]): string =>
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n` +
+  `<body><main>\n${body.join('\n')}\n</main></body></html>\n`;
+
+/** The consent page: who asks for what, and a form that carries the request on with Allow or Cancel. */
+function consentPage(app: OAuthApp, fields: URLSearchParams): string {
+  const hidden = ['client_id', 'scope', 'user_scope', 'redirect_uri', 'state', 'team']
+    .filter((name) => fields.has(name))
+    .map((name) => `<input type="hidden" name="${name}" value="${escapeHtml(fields.get(name)!)}">`);
+  const list = (scopes: string[]) =>
+    `<ul>${scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('')}</ul>`;
+  const userScopes = scopeList(fields.get('user_scope'));
+  const title = `${app.appName} is requesting permission to access the ${app.team.name} Slack workspace`;
+  return htmlDocument(title, [
+    `<h1>${escapeHtml(title)}</h1>`,
+    `<h2>What will ${escapeHtml(app.appName)} be able to do?</h2>`,
+    list(scopeList(fields.get('scope'))),
+    ...(userScopes.length > 0
+      ? ['<h2>What will it be able to do on your behalf?</h2>', list(userScopes)]
+      : []),
+    `<form method="post" action="${AUTHORIZE_PATH}">`,
+    ...hidden,
+    '<button type="submit" name="decision" value="cancel">Cancel</button>',
+    '<button type="submit" name="decision" value="allow">Allow</button>',
+    '</form>',
+  ]);
+}
+function errorPage(status: number, error: string): Page {
+  const body = [
+    '<h1>This install link does not work</h1>',
+    `<p>Error: <code>${escapeHtml(error)}</code></p>`,
+  ];
+  return { status, html: htmlDocument(`Slack OAuth error: ${error}`, body) };
 }
