@@ -21,6 +21,8 @@ import { TEAMS_OFF_MESSAGE, teamsSettings } from '../chat-adapters/teams/setting
 import { compareSearchAttributes, GRANTFLOW_SEARCH_ATTRIBUTES } from '../devstack/search-attributes';
 import { MIGRATIONS } from '../migrations';
 import type { Store } from '../store/types';
+import { slackConnection } from '../chat-adapters/slack/app';
+import type { SlackBotToken } from '../chat-adapters/slack/connection';
 import { keyringFromEnv } from './keyring';
 import { scrubSecrets } from './logger';
 import {
@@ -254,7 +256,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             }),
         ...(r.checks?.length ? { details: r.checks } : {}),
       }));
-    await run('slack', 'Slack', () => checkSlack(cfg, env, timeoutMs));
+    await run('slack', 'Slack', () => checkSlack(cfg, env, timeoutMs, () => openIfMigrated(options.database)));
     await run('teams', 'Microsoft Teams', () => checkTeams(cfg, env, timeoutMs));
   }
 
@@ -346,6 +348,17 @@ function describeWanted(): string {
   return Object.entries(GRANTFLOW_SEARCH_ATTRIBUTES)
     .map(([name, type]) => `${name} (${type})`)
     .join(', ');
+}
+
+/** The store when it exists and has the Slack installations table (the database check reports the rest). */
+async function openIfMigrated(db: DoctorOptions['database']): Promise<Store | undefined> {
+  if (db.sqliteFile && !existsSync(db.sqliteFile)) return undefined;
+  const store = await db.open().catch(() => undefined);
+  if (store && !(await store.knex.schema.hasTable('slack_installations').catch(() => false))) {
+    await store.close();
+    return undefined;
+  }
+  return store;
 }
 
 async function checkDatabase(db: DoctorOptions['database']): Promise<Outcome> {
@@ -453,6 +466,7 @@ async function checkSlack(
   config: GrantflowConfig,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
+  openStore: () => Promise<Store | undefined>,
 ): Promise<Outcome> {
   let settings;
   try {
@@ -480,26 +494,51 @@ async function checkSlack(
       message: `not configured (${SLACK_OFF_MESSAGE.replace(/^Slack is off: /, '')})`,
     };
   }
-  const client = new WebClient(settings.botToken, {
+  // The token in use: a workspace connected from the portal (in the database, sealed) first, else SLACK_BOT_TOKEN.
+  let found: SlackBotToken | undefined;
+  let store: Store | undefined;
+  try {
+    store = await openStore();
+    const keyring = keyringFromEnv(env);
+    found = await slackConnection(settings, store?.knex, () => keyring, 0).botToken();
+  } catch (err) {
+    return {
+      status: 'fail',
+      message: `the Slack workspace connected in the portal cannot be read: ${errorMessage(err)}`,
+      fix: 'Set GRANTFLOW_ENCRYPTION_KEYS to the keys it was stored with (docs/integrations.md), or connect Slack again.',
+    };
+  } finally {
+    await store?.close();
+  }
+  if (!found)
+    return {
+      status: 'warn',
+      message: 'Connect Slack is configured, but no workspace is connected and SLACK_BOT_TOKEN is not set',
+      fix: 'Open the portal as an admin: Integrations → Connect Slack.',
+    };
+  const client = new WebClient(found.token, {
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     retryConfig: { retries: 0 },
     timeout: timeoutMs,
     logLevel: LogLevel.ERROR,
   });
+  const source = found.source === 'oauth' ? 'the workspace connected in the portal' : 'SLACK_BOT_TOKEN';
   try {
     const res = await client.auth.test();
     return {
       status: 'ok',
-      message: `bot token works: ${String(res.user ?? res.user_id ?? 'the bot')} in ${String(res.team ?? res.team_id ?? 'its workspace')}`,
+      message: `bot token works (${source}): ${String(res.user ?? res.user_id ?? 'the bot')} in ${String(res.team ?? res.team_id ?? 'its workspace')}`,
     };
   } catch (err) {
     const e = fromWebApiError('auth.test', err);
     const refused = /invalid_auth|not_authed|token_revoked|account_inactive|token_expired/.test(e.message);
     return {
       status: 'fail',
-      message: e.message,
+      message: `${e.message} (${source})`,
       fix: refused
-        ? 'Check SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-…) from the app\'s "OAuth & Permissions" page; reinstall the app if it was revoked.'
+        ? found.source === 'oauth'
+          ? 'The connected workspace revoked the app: disconnect and connect Slack again on the Integrations page.'
+          : 'Check SLACK_BOT_TOKEN: copy the Bot User OAuth Token (xoxb-…) from the app\'s "OAuth & Permissions" page; reinstall the app if it was revoked.'
         : `Check that this machine reaches ${settings.apiUrl ?? 'https://slack.com/api/'} (proxy, firewall) and SLACK_API_URL if set.`,
     };
   }

@@ -3,6 +3,7 @@
  */
 import type { DevState } from '../cli/context';
 import type { GrantflowConfig } from '../config/types';
+import type { RoutingWarning } from '../server/integrations/types';
 
 interface SeedInfo {
   demoDatabase: string;
@@ -14,6 +15,8 @@ export function printBanner(
   config: GrantflowConfig,
   seed: SeedInfo,
   integration: string,
+  /** Flows whose notifications would go unseen (the same warnings as `flows validate` and the portal). */
+  routing: RoutingWarning[] = [],
 ): void {
   const pgPort = state.ports.sandboxPostgres;
   const lines = [
@@ -21,6 +24,7 @@ export function printBanner(
     'Grantflow is running.',
     '',
     `  Portal            ${state.apiUrl}   (development login: pick any demo identity)`,
+    `  Integrations      ${state.apiUrl}/admin/integrations   (connect Slack, Teams app package, connector health)`,
     `  API server        ${state.apiUrl}/api/v1   (health: ${state.apiUrl}/healthz, metrics: ${state.apiUrl}/metrics)`,
     `  Temporal Web UI   ${state.temporalUiUrl}   (in-flight grants are workflows there)`,
     `  Temporal          ${state.temporalAddress}, namespace ${state.namespace}`,
@@ -52,6 +56,13 @@ export function printBanner(
       '  log in as a DBA (another browser profile) to approve it.',
     );
   }
+  lines.push('', ...routingLines(routing));
   lines.push('', '  Ctrl-C stops everything; `npm start` again resumes in-flight grants.', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The banner's notifications section: each warning, or that every flow's notifications go somewhere. */
+export function routingLines(routing: RoutingWarning[]): string[] {
+  if (routing.length === 0) return ["  Notifications: every flow's notifications have somewhere to go."];
+  return ['  Notifications — warnings:', ...routing.map((w) => `    ! ${w.message}`)];
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync, rmSync, chmodSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { dataDir as defaultDataDir, readDevState, type DevState } from '../cli/context';
@@ -164,7 +165,17 @@ async function startAll(
     ports: { temporal: temporalPort, temporalUi: uiPort, api: apiPort, sandboxPostgres: pg.port },
     pid: process.pid,
   };
-  if (options.banner !== false) printBanner(state, holder.current(), seed, SANDBOX_INTEGRATION);
+  if (options.banner !== false) {
+    // The same routing warnings the API server logs; a slow Slack must not hold the banner up.
+    const giveUp = new AbortController();
+    const routing = await Promise.race([
+      api.integrations.routing(),
+      delay(10_000, undefined, { signal: giveUp.signal }),
+    ])
+      .catch(() => undefined)
+      .finally(() => giveUp.abort());
+    printBanner(state, holder.current(), seed, SANDBOX_INTEGRATION, routing ?? []);
+  }
   return state;
 }
 

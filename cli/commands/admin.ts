@@ -12,6 +12,10 @@ import {
   temporalSettings,
 } from '../../core/temporal';
 import { exportAudit } from '../../store/audit';
+import { checkRouting } from '../routing-check';
+
+/** `flows validate --strict`: the file is valid, but a flow's notifications would go unseen. */
+export const EXIT_ROUTING_WARNINGS = 12;
 import { applyDevDefaults, openStoreFromEnv, type GlobalOptions } from '../context';
 
 type Globals = () => GlobalOptions;
@@ -20,17 +24,27 @@ export function registerAdminCommands(program: Command, globals: Globals): void 
   const flows = program.command('flows').description('check and explain access flows (grantflow.yaml)');
   flows
     .command('validate [file]')
-    .description('check a config file; errors name the file, line, column and field')
-    .action((file: string | undefined) => {
+    .description(
+      'check a config file (errors name the file, line, column and field), then where its flows send notifications',
+    )
+    .option('--offline', 'check the file only: not whether chat is connected and the bot is in each channel')
+    .option('--strict', `exit ${EXIT_ROUTING_WARNINGS} when a flow's notifications would go unseen`)
+    .action(async (file: string | undefined, o: { offline?: boolean; strict?: boolean }) => {
       applyDevDefaults();
+      const configFile = findConfigFile(file ?? globals().config);
       // Secret references are checked for form but not resolved: CI can validate without the secrets.
-      const config = loadConfig(findConfigFile(file ?? globals().config), process.env, {
-        resolveSecrets: false,
-      });
+      const config = loadConfig(configFile, process.env, { resolveSecrets: false });
       console.log(
         `${config.file}: valid — ${config.identities.length} identities, ${config.flows.length} flows, ` +
           `${Object.keys(config.integrations).length} integrations`,
       );
+      if (o.offline) return;
+      const routing = await checkRouting(configFile, config);
+      for (const w of routing.warnings) console.error(`warning: ${w.message}`);
+      for (const n of routing.notes) console.error(`note: ${n}`);
+      if (routing.warnings.length === 0 && routing.notes.length === 0)
+        console.log("notifications: every flow's notifications have somewhere to go");
+      if (o.strict && routing.warnings.length > 0) process.exitCode = EXIT_ROUTING_WARNINGS;
     });
   flows
     .command('explain')
