@@ -161,11 +161,14 @@ describe('portal in Chromium (npm start stack)', function () {
     await carol.getByRole('link', { name: 'Active grants' }).click();
     await carol.getByText('No access is active right now.').waitFor();
     await screenshot(carol, '09-active-grants');
-    await carol.getByRole('link', { name: 'Flows & integrations' }).click();
-    await carol.locator('[data-integration="sandbox-db"]').getByText('Healthy').waitFor();
+    await carol.getByRole('link', { name: 'Flows', exact: true }).click();
     await carol.getByRole('heading', { name: 'sandbox-readwrite' }).waitFor();
     await checkAccessible(carol, 'flows');
     await screenshot(carol, '10-flows');
+    await carol.getByRole('link', { name: 'Integrations', exact: true }).click();
+    await carol.locator('[data-integration="sandbox-db"]').getByText('Healthy').waitFor();
+    await checkAccessible(carol, 'integrations');
+    await screenshot(carol, '11-integrations');
 
     assert.deepEqual(pageErrors, [], 'no script errors in any page');
   });

@@ -9,6 +9,7 @@ import { ApprovalsPage } from './pages/ApprovalsPage';
 import { ActiveGrantsPage } from './pages/ActiveGrantsPage';
 import { AuditPage } from './pages/AuditPage';
 import { FlowsPage } from './pages/FlowsPage';
+import { IntegrationsPage } from './pages/IntegrationsPage';
 import { useSession } from './session';
 
 export function App() {
@@ -35,7 +36,8 @@ export function App() {
     links.push(
       ['/admin/active', 'Active grants'],
       ['/admin/audit', 'Audit log'],
-      ['/admin/flows', 'Flows & integrations'],
+      ['/admin/flows', 'Flows'],
+      ['/admin/integrations', 'Integrations'],
     );
   return (
     <>
@@ -78,6 +80,7 @@ export function App() {
           <Route path="/admin/active" element={<ActiveGrantsPage />} />
           <Route path="/admin/audit" element={<AuditPage />} />
           <Route path="/admin/flows" element={<FlowsPage />} />
+          <Route path="/admin/integrations" element={<IntegrationsPage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>

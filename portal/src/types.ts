@@ -7,6 +7,17 @@ import type { RequestStatus, RequestView } from '../../workflows/definitions';
 import type { DescribedFlow, ExplainedFlow, Explanation } from '../../config/explain';
 
 export type { AuditVerifyResult, DescribedFlow, ExplainedFlow, Explanation, RequestRow, RequestStatus };
+export type {
+  ConnectorCheckView,
+  ConnectorStatus,
+  IntegrationsOverview,
+  RoutingProblem,
+  RoutingWarning,
+  SlackInstallationView,
+  SlackStatus,
+  SlackTokenSource,
+  TeamsStatus,
+} from '../../server/integrations/types';
 
 /** An audit event as GET /api/v1/audit/events returns it. */
 export type AuditEvent = AuditRow;
@@ -47,9 +58,4 @@ export interface Me {
 export interface LoginMethods {
   oidc: boolean;
   devLogin: boolean;
-}
-
-export interface IntegrationHealth {
-  integrations: { name: string; type?: string; ok: boolean; message?: string }[];
-  chat: { slack: boolean; teams: boolean };
 }

@@ -9,7 +9,7 @@
  * and usable once (oauth-state.ts). It carries the admin who started, who must still be an admin when Slack
  * sends them back. These routes are exempt from CSRF tokens (server/auth/csrf.ts): `state` protects them.
  * The bot token goes straight into the encrypted installation store; success and refusals go back to the
- * portal's Integrations page, and a connection is audited.
+ * portal's Integrations page (as a code only: the page has its own words for each), and a connection is audited.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -120,8 +120,11 @@ export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthO
               .connection!.clientFor(token)
               .auth.revoke()
               .catch(() => undefined);
-          log.warn({ teamId: installation.team?.id, reason: refusal.code }, 'refused a Slack install');
-          backToPage(callbackRes, { slack_error: refusal.code, message: refusal.message });
+          log.warn(
+            { teamId: installation.team?.id, code: refusal.code },
+            `refused a Slack install: ${refusal.message}`,
+          );
+          backToPage(callbackRes, { slack_error: refusal.code });
           return false;
         },
         successAsync: async (installation, installOptions, _req, callbackRes) => {
@@ -146,8 +149,8 @@ export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthO
         },
         failureAsync: async (error, _installOptions, _req, callbackRes) => {
           const code = failureCode(error);
-          log.warn({ code: error.code, err: error.message }, 'a Slack install did not complete');
-          backToPage(callbackRes, { slack_error: code, message: failureMessage(code, error) });
+          log.warn({ code, err: failureMessage(code, error) }, 'a Slack install did not complete');
+          backToPage(callbackRes, { slack_error: code });
         },
       });
     } catch (err) {

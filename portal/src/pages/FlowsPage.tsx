@@ -1,42 +1,28 @@
-/** Flows and integrations (admin): the loaded flows, who may request and approve, and connector health. */
+/**
+ * Flows (admin): the loaded flows, who may request and approve, where they notify, and a warning on each flow
+ * whose notifications go nowhere (connectors and chat platforms are on the Integrations page).
+ */
+import { Link } from 'react-router';
 import { Loaded } from '../components/states';
 import { formatDuration } from '../format';
 import { useApi, useTitle } from '../hooks';
-import type { DescribedFlow, IntegrationHealth } from '../types';
+import type { DescribedFlow, IntegrationsOverview, RoutingWarning } from '../types';
 
 export function FlowsPage() {
-  useTitle('Flows & integrations');
+  useTitle('Flows');
   const flows = useApi<DescribedFlow[]>('/api/v1/admin/flows');
-  const health = useApi<IntegrationHealth>('/api/v1/integrations/health', 30000);
+  // Read once: the warnings change only when configuration or chat connections do.
+  const overview = useApi<IntegrationsOverview>('/api/v1/admin/integrations');
+  const warningsOf = (flow: string): RoutingWarning[] =>
+    overview.data?.routing.filter((w) => w.flows.includes(flow)) ?? [];
   return (
     <section>
-      <h1>Flows &amp; integrations</h1>
-      <h2>Integrations</h2>
-      <Loaded what="integration health" {...health}>
-        {(h) => (
-          <ul className="health">
-            {h.integrations.map((i) => (
-              <li key={i.name} data-integration={i.name}>
-                <span className={`badge badge-${i.ok ? 'good' : 'bad'}`}>{i.ok ? 'Healthy' : 'Failing'}</span>{' '}
-                <strong>{i.name}</strong> {i.type && <span className="muted">({i.type})</span>}
-                {i.message && <span className="muted"> — {i.message}</span>}
-              </li>
-            ))}
-            <li>
-              <span className={`badge badge-${h.chat.slack ? 'good' : 'done'}`}>
-                {h.chat.slack ? 'On' : 'Off'}
-              </span>{' '}
-              <strong>Slack</strong>
-            </li>
-            <li>
-              <span className={`badge badge-${h.chat.teams ? 'good' : 'done'}`}>
-                {h.chat.teams ? 'On' : 'Off'}
-              </span>{' '}
-              <strong>Microsoft Teams</strong>
-            </li>
-          </ul>
-        )}
-      </Loaded>
+      <h1>Flows</h1>
+      {overview.error && (
+        <p className="hint" data-testid="routing-unknown">
+          Where notifications go could not be checked: {overview.error.message}
+        </p>
+      )}
       <h2>Access flows</h2>
       <Loaded
         what="flows"
@@ -46,9 +32,22 @@ export function FlowsPage() {
         {(list) => (
           <div className="flows">
             {list.map((f) => (
-              <article key={f.name} className="card" aria-labelledby={`flow-${f.name}`}>
+              <article key={f.name} className="card" aria-labelledby={`flow-${f.name}`} data-flow={f.name}>
                 <h3 id={`flow-${f.name}`}>{f.name}</h3>
                 {f.description && <p>{f.description}</p>}
+                {warningsOf(f.name).map((w, n) => (
+                  <div
+                    key={n}
+                    className="warning"
+                    data-testid="flow-routing-warning"
+                    data-problem={w.problem}
+                  >
+                    <p className="wrap">Notifications: {w.message}</p>
+                    <p className="hint">
+                      See <Link to="/admin/integrations">Integrations</Link>.
+                    </p>
+                  </div>
+                ))}
                 <dl className="facts">
                   <dt>Who may request</dt>
                   <dd>
