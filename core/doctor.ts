@@ -256,7 +256,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             }),
         ...(r.checks?.length ? { details: r.checks } : {}),
       }));
-    await run('slack', 'Slack', () => checkSlack(cfg, env, timeoutMs, () => openIfMigrated(options.database)));
+    await run('slack', 'Slack', () =>
+      checkSlack(cfg, env, timeoutMs, () => openIfMigrated(options.database)),
+    );
     await run('teams', 'Microsoft Teams', () => checkTeams(cfg, env, timeoutMs));
   }
 

@@ -7,6 +7,7 @@ export function portalLink(config: GrantflowConfig, requestId: string): string {
 
 /** The portal's public address without a trailing slash: `publicUrl`, GRANTFLOW_PUBLIC_URL, else localhost. */
 export function publicBaseUrl(config: GrantflowConfig, env: NodeJS.ProcessEnv = process.env): string {
-  const base = config.publicUrl ?? env.GRANTFLOW_PUBLIC_URL ?? `http://localhost:${env.GRANTFLOW_PORT ?? 3000}`;
+  const base =
+    config.publicUrl ?? env.GRANTFLOW_PUBLIC_URL ?? `http://localhost:${env.GRANTFLOW_PORT ?? 3000}`;
   return base.replace(/\/$/, '');
 }

@@ -144,7 +144,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   void integrations.routing(true).then(
     (warnings) => {
       for (const w of warnings)
-        log.warn({ platform: w.platform, channel: w.channel, flows: w.flows }, w.message);
+        log.warn({ platform: w.platform, channel: w.channel, flows: w.flows, problem: w.problem }, w.message);
     },
     (err: unknown) => log.warn({ err: String(err) }, 'could not check where flows send notifications'),
   );

@@ -350,7 +350,8 @@ export class KnexStore implements Store {
   }
 
   async getIntegrationStatus(subject: string): Promise<IntegrationStatusRow | undefined> {
-    const row = (await this.db()('integration_status').where('subject', subject).first()) as DbRow | undefined;
+    const row = (await this.db()('integration_status').where('subject', subject).first()) as
+      DbRow | undefined;
     return row ? integrationStatusRow(row) : undefined;
   }
 
@@ -359,7 +360,11 @@ export class KnexStore implements Store {
     return rows.map(integrationStatusRow);
   }
 
-  async putIntegrationStatus(subject: string, status: Record<string, unknown>, at = new Date()): Promise<void> {
+  async putIntegrationStatus(
+    subject: string,
+    status: Record<string, unknown>,
+    at = new Date(),
+  ): Promise<void> {
     await this.db()('integration_status')
       .insert({ subject, status: JSON.stringify(status), updated_at: at.toISOString() })
       .onConflict('subject')

@@ -39,8 +39,14 @@ describe('grantflow dev (npm start)', function () {
     assert.match(dev.output(), /npx grantflow --as alice@example.com request/);
     assert.match(
       dev.output(),
-      /Slack is off: set SLACK_BOT_TOKEN/,
+      /Slack is off: set SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN \(or SLACK_CLIENT_ID/,
       'one line says Slack is off and how to turn it on',
+    );
+    assert.match(dev.output(), /Integrations {6}http:\/\/localhost:\d+\/admin\/integrations/);
+    assert.match(
+      dev.output(),
+      /Notifications: every flow's notifications have somewhere to go/,
+      'the routing check ran (the demo flows notify the log only)',
     );
     assert.equal(await aliceCanRead(password), false, 'no access before the first request');
 

@@ -256,7 +256,7 @@ describe('Integrations page in Chromium (grantflow dev, fake Slack)', function (
     assert.equal(await banner.getAttribute('role'), 'alert');
     assert.match(
       await banner.innerText(),
-      /Slack was not connected: The install was cancelled in Slack[\s\S]*Error code: access_denied/,
+      /Slack was not connected: the install was cancelled in Slack[\s\S]*Error code: access_denied/,
     );
     assert.equal(await carol.getByTestId('slack-status').getAttribute('data-state'), 'off');
     assert.equal(fake.installs.length, 1, 'no code was exchanged');

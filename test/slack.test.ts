@@ -499,9 +499,17 @@ describe('Slack', function () {
   it('maps a Slack user by email only where the config allows it', async () => {
     fake.addUser({ id: 'UMAILONLY', name: 'dave2', email: 'dave@example.com' });
     const client = () => api.slack!.connection.client();
-    const strict = new SlackDirectory(() => h.config, client, () => false);
+    const strict = new SlackDirectory(
+      () => h.config,
+      client,
+      () => false,
+    );
     assert.equal(await strict.identityFor('UMAILONLY'), undefined);
-    const byEmail = new SlackDirectory(() => h.config, client, () => true);
+    const byEmail = new SlackDirectory(
+      () => h.config,
+      client,
+      () => true,
+    );
     assert.equal((await byEmail.identityFor('UMAILONLY'))?.email, 'dave@example.com');
     assert.equal((await byEmail.identityFor(uid('bob')))?.email, 'bob@example.com', 'configured ids first');
   });

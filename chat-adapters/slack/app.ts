@@ -89,8 +89,9 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   const idsFor = (botToken: string) => {
     let ids = botIds.get(botToken);
     if (!ids) {
-      ids = connection.clientFor(botToken).auth
-        .test()
+      ids = connection
+        .clientFor(botToken)
+        .auth.test()
         .then((r) => ({ botUserId: r.user_id, botId: r.bot_id }))
         .catch((err: unknown) => {
           botIds.delete(botToken);
@@ -110,7 +111,11 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
     clientOptions,
     logger: boltLogger(log),
   });
-  const directory = new SlackDirectory(ctx.config, () => connection.client(), () => settings.matchUsersByEmail);
+  const directory = new SlackDirectory(
+    ctx.config,
+    () => connection.client(),
+    () => settings.matchUsersByEmail,
+  );
   const deps = { ctx, directory };
   registerCommand(app, deps);
   registerRequestModal(app, deps);

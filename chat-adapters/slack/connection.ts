@@ -36,7 +36,8 @@ export class SlackConnection {
         ? await this.installations.forTeam(teamId, enterpriseId)
         : (await this.installations.current())?.installation;
       const token = installation?.bot?.token;
-      if (token) return { token, source: 'oauth', teamId: installation.team?.id ?? installation.enterprise?.id };
+      if (token)
+        return { token, source: 'oauth', teamId: installation.team?.id ?? installation.enterprise?.id };
     }
     return this.settings.botToken ? { token: this.settings.botToken, source: 'environment' } : undefined;
   }

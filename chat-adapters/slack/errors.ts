@@ -146,7 +146,10 @@ export class SlackOffError extends SlackAdapterError {
 export type SlackClientSource = () => Promise<WebClient | undefined>;
 
 /** The client to call `method` with now; SlackOffError when there is none. */
-export async function slackClientOf(source: WebClient | SlackClientSource, method: string): Promise<WebClient> {
+export async function slackClientOf(
+  source: WebClient | SlackClientSource,
+  method: string,
+): Promise<WebClient> {
   const client = source instanceof WebClient ? source : await source();
   if (!client) throw new SlackOffError(method);
   return client;

@@ -134,7 +134,8 @@ function installKey(installation: Installation): string {
 
 function queryKey(query: InstallationQuery<boolean>): string {
   const key = query.isEnterpriseInstall ? query.enterpriseId : query.teamId;
-  if (!key) throw new SlackInstallationError(`cannot look up a Slack installation for ${describeQuery(query)}`);
+  if (!key)
+    throw new SlackInstallationError(`cannot look up a Slack installation for ${describeQuery(query)}`);
   return key;
 }
 
@@ -152,7 +153,8 @@ function aadFor(key: string): string {
 function parseMetadata(metadata: string | undefined): InstallMetadata {
   try {
     const parsed = JSON.parse(metadata ?? '') as Partial<InstallMetadata>;
-    if (typeof parsed.installedBy === 'string' && parsed.installedBy) return { installedBy: parsed.installedBy };
+    if (typeof parsed.installedBy === 'string' && parsed.installedBy)
+      return { installedBy: parsed.installedBy };
   } catch {
     // fall through: an install not started from Grantflow's own /slack/install
   }

@@ -55,7 +55,8 @@ const OAUTH_VARIABLES = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_
 
 /** What "Connect Slack" still needs, by variable name (empty when it is configured). */
 export function missingOAuthSettings(env: NodeJS.ProcessEnv = process.env): string[] {
-  const missing: string[] = OAUTH_VARIABLES.filter((name) => !env[name]?.trim());
+  const set = [env.SLACK_CLIENT_ID, env.SLACK_CLIENT_SECRET, env.SLACK_STATE_SECRET];
+  const missing: string[] = OAUTH_VARIABLES.filter((_, i) => !set[i]?.trim());
   if (!env.SLACK_SIGNING_SECRET?.trim() && !env.SLACK_APP_TOKEN?.trim()) missing.push('SLACK_SIGNING_SECRET');
   return missing;
 }
@@ -102,7 +103,10 @@ function oauthSettings(
   apiUrl: string | undefined,
   canHear: boolean,
 ): SlackOAuthSettings | undefined {
-  const values = OAUTH_VARIABLES.map((name) => env[name]?.trim() ?? '');
+  // Read by name (not in a loop) so that a search for each variable finds where it is used.
+  const values = [env.SLACK_CLIENT_ID, env.SLACK_CLIENT_SECRET, env.SLACK_STATE_SECRET].map(
+    (v) => v?.trim() ?? '',
+  );
   if (values.every((v) => !v)) return undefined;
   const missing = OAUTH_VARIABLES.filter((_, i) => !values[i]);
   if (missing.length > 0)
@@ -130,7 +134,9 @@ function oauthSettings(
     stateSecret,
     scopes: [...BOT_SCOPES],
     redirectUri,
-    authorizeUrl: apiUrl ? new URL('../oauth/v2/authorize', apiUrl).toString() : 'https://slack.com/oauth/v2/authorize',
+    authorizeUrl: apiUrl
+      ? new URL('../oauth/v2/authorize', apiUrl).toString()
+      : 'https://slack.com/oauth/v2/authorize',
   };
 }
 

@@ -93,7 +93,10 @@ export function createTeamsApp(options: TeamsAppOptions): TeamsIntegration {
       .putIntegrationStatus('teams', { lastActivityAt: new Date(now).toISOString(), lastActivityType: type })
       .catch((err: unknown) => {
         lastNoted = 0;
-        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not note a Teams activity');
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not note a Teams activity',
+        );
       });
   };
 

@@ -11,6 +11,15 @@ const error = {
 const idParam = [
   { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Request id (req_…)' },
 ];
+const nameParam = [
+  {
+    name: 'name',
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    description: 'Integration name in grantflow.yaml',
+  },
+];
 const idempotency = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -189,6 +198,81 @@ export const openApiDocument = {
         responses: { 200: { description: 'Flows', ...json({ type: 'array' }) }, 403: error },
       },
     },
+    '/api/v1/admin/integrations': {
+      get: {
+        summary:
+          "The Integrations page (admin): Slack, Teams, each connector's last health check, and routing warnings",
+        responses: {
+          200: {
+            description: "Every integration's state; never a token",
+            ...json(ref('IntegrationsOverview')),
+          },
+          403: error,
+        },
+      },
+    },
+    '/api/v1/admin/integrations/slack/disconnect': {
+      post: {
+        summary:
+          'Disconnect the Slack workspace connected from the portal (admin): auth.revoke, then forget the token; audited',
+        requestBody: {
+          required: false,
+          ...json({
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              force: {
+                type: 'boolean',
+                default: false,
+                description:
+                  'Forget the token even when Slack cannot revoke it (revoke it in Slack yourself)',
+              },
+            },
+          }),
+        },
+        responses: {
+          200: {
+            description: 'Slack after the disconnect: SLACK_BOT_TOKEN if set, else off',
+            ...json({ type: 'object', properties: { slack: ref('SlackStatus') } }),
+          },
+          400: error,
+          403: error,
+          409: {
+            description: 'slack_not_connected: no workspace is connected from the portal',
+            ...json(ref('Error')),
+          },
+          502: {
+            description:
+              'slack_revoke_failed: Slack did not revoke the token, which is kept (retry, or force)',
+            ...json(ref('Error')),
+          },
+        },
+      },
+    },
+    '/api/v1/admin/integrations/connectors/{name}/check': {
+      post: {
+        summary: "Run one connector's health checks now and keep the result (admin); audited",
+        parameters: nameParam,
+        responses: {
+          200: { description: "The connector's row after the check", ...json(ref('ConnectorStatus')) },
+          403: error,
+          404: error,
+        },
+      },
+    },
+    '/api/v1/admin/integrations/teams/package': {
+      get: {
+        summary: "The Teams app package with this server's MicrosoftAppId (admin)",
+        responses: {
+          200: {
+            description: 'grantflow-teams-app.zip, to upload in Teams or the Teams admin center',
+            content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          },
+          403: error,
+          503: { description: 'teams_app_id: MicrosoftAppId is not set or malformed', ...json(ref('Error')) },
+        },
+      },
+    },
     '/api/v1/audit/verify': {
       get: {
         summary: 'Check the audit hash chain (admin)',
@@ -279,6 +363,98 @@ export const openApiDocument = {
           },
           temporalUrl: { type: 'string', description: "The workflow's page in the Temporal Web UI" },
           timeline: { type: 'array', items: ref('AuditEvent') },
+        },
+      },
+      IntegrationsOverview: {
+        type: 'object',
+        properties: {
+          slack: ref('SlackStatus'),
+          teams: {
+            type: 'object',
+            properties: {
+              configured: { type: 'boolean', description: 'MicrosoftAppId is set' },
+              appId: { type: 'string' },
+              lastActivityAt: { type: 'string', format: 'date-time' },
+              reachablePeople: { type: 'integer' },
+              channels: { type: 'integer' },
+              packageAvailable: { type: 'boolean' },
+              message: { type: 'string' },
+            },
+          },
+          connectors: { type: 'array', items: ref('ConnectorStatus') },
+          routing: {
+            type: 'array',
+            description: 'Flows whose notifications would go unseen',
+            items: {
+              type: 'object',
+              properties: {
+                platform: { enum: ['slack', 'teams'] },
+                channel: { type: 'string' },
+                flows: { type: 'array', items: { type: 'string' } },
+                problem: {
+                  enum: ['platform_not_connected', 'not_in_channel', 'channel_not_found', 'channel_unknown'],
+                },
+                message: { type: 'string' },
+              },
+            },
+          },
+          checkIntervalSeconds: {
+            type: 'integer',
+            description:
+              'Background connector checks (GRANTFLOW_INTEGRATION_CHECK_INTERVAL); 0: on demand only',
+          },
+        },
+      },
+      SlackStatus: {
+        type: 'object',
+        properties: {
+          state: { enum: ['active', 'off', 'error'] },
+          source: {
+            enum: ['oauth', 'environment', 'none'],
+            description: 'The token in use: the workspace connected from the portal, else SLACK_BOT_TOKEN',
+          },
+          mode: { enum: ['http', 'socket'] },
+          oauthAvailable: { type: 'boolean', description: 'Connect Slack is configured' },
+          oauthMissing: { type: 'array', items: { type: 'string' }, description: 'Variables Connect needs' },
+          environmentToken: { type: 'boolean', description: 'SLACK_BOT_TOKEN is set' },
+          installation: {
+            type: 'object',
+            description: 'The workspace connected from the portal (never its token)',
+            properties: {
+              teamId: { type: 'string' },
+              teamName: { type: 'string' },
+              enterpriseId: { type: 'string' },
+              enterpriseName: { type: 'string' },
+              botUserId: { type: 'string' },
+              botId: { type: 'string' },
+              appId: { type: 'string' },
+              scopes: { type: 'array', items: { type: 'string' } },
+              installedBy: { type: 'string' },
+              installedAt: { type: 'string', format: 'date-time' },
+              keyId: { type: 'string', description: 'The encryption key the token is sealed with' },
+            },
+          },
+          message: { type: 'string' },
+        },
+      },
+      ConnectorStatus: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          type: { type: 'string' },
+          ok: { type: 'boolean', description: "The last check's result; absent when never checked" },
+          message: { type: 'string' },
+          checks: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { name: { type: 'string' }, ok: { type: 'boolean' }, message: { type: 'string' } },
+            },
+          },
+          checkedAt: { type: 'string', format: 'date-time' },
+          activeGrants: { type: 'integer' },
+          overdueRevocations: { type: 'integer' },
+          overdueRequestIds: { type: 'array', items: { type: 'string' }, description: 'Up to 10' },
         },
       },
       AuditEvent: {

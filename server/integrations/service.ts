@@ -101,21 +101,24 @@ export class IntegrationsService {
     };
     if (error) return { ...base, state: 'error', source: 'none', message: error };
     const installations = this.options.installations;
+    // Open the token first (which also re-seals it under the current key), then read what the page shows.
+    let openError: string | undefined;
+    try {
+      await installations?.current();
+    } catch (err) {
+      openError = messageOf(err);
+    }
     const view = installations ? (await installations.list())[0] : undefined;
     if (view) {
-      try {
-        await installations!.current(); // the token must open with the configured keys
-      } catch (err) {
-        return { ...base, state: 'error', source: 'oauth', installation: view, message: messageOf(err) };
-      }
+      if (openError)
+        return { ...base, state: 'error', source: 'oauth', installation: view, message: openError };
       if (!settings)
         return {
           ...base,
           state: 'error',
           source: 'oauth',
           installation: view,
-          message:
-            'a workspace is connected, but SLACK_SIGNING_SECRET is not set, so Grantflow cannot verify what Slack sends',
+          message: `a workspace is connected, but Slack is not configured on this server (${missingOAuthSettings(env).join(', ')} not set), so its token is not used`,
         };
       return { ...base, state: 'active', source: 'oauth', installation: view };
     }

@@ -86,6 +86,13 @@ export function SlackCard({ slack, onChange }: { slack: SlackStatus; onChange: (
             <dd className="wrap">
               {i.installedBy}, <When at={i.installedAt} />
             </dd>
+            <dt>Encrypted with</dt>
+            <dd>
+              key{' '}
+              <span className="mono" data-testid="slack-key-id">
+                {i.keyId}
+              </span>
+            </dd>
           </>
         )}
         <dt>Token</dt>
