@@ -47,7 +47,9 @@ export async function checkRouting(
     try {
       const settings = slackSettings(config, env);
       const keyring = keyringFromEnv(env);
-      slack = settings ? await slackConnection(settings, store?.knex, () => keyring, 0).client() : undefined;
+      slack = settings
+        ? await slackConnection(settings, store?.knex, () => keyring, 0).checkClient()
+        : undefined;
     } catch (err) {
       notes.push(`Slack could not be checked: ${messageOf(err)}`);
     }

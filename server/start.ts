@@ -4,7 +4,8 @@
  * small health listener (startHealthServer): the same /livez, /readyz and /metrics, nothing else.
  */
 import type { Logger } from 'pino';
-import { createSlackApp, slackConnection, type SlackIntegration } from '../chat-adapters/slack/app';
+import { createSlackApp, slackClientOptions, type SlackIntegration } from '../chat-adapters/slack/app';
+import { SlackConnection } from '../chat-adapters/slack/connection';
 import { KnexInstallationStore } from '../chat-adapters/slack/installation-store';
 import { missingOAuthSettings, SLACK_OFF_MESSAGE, slackSettings } from '../chat-adapters/slack/settings';
 import { keyringFromEnv } from '../core/keyring';
@@ -98,7 +99,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const keyring = keyringFromEnv();
   const installations = new KnexInstallationStore(ctx.store.knex, () => keyring);
   const connection = settings
-    ? slackConnection(settings, ctx.store.knex, () => keyring, options.slackRetries)
+    ? new SlackConnection(settings, installations, slackClientOptions(settings, options.slackRetries))
     : undefined;
   let slack: SlackIntegration | undefined;
   if (settings) {

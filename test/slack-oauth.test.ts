@@ -27,6 +27,7 @@ import { startFakeSlack, type FakeSlack } from './fakes/slack-api';
 import { capturingLogger } from './helpers/capture-log';
 import { createHarness, type Harness } from './helpers/harness';
 import { until } from './helpers/until';
+import { createSlackSender } from './helpers/slack-requests';
 import { readZip } from './helpers/zip';
 import { testLog } from './setup/stack';
 
@@ -485,6 +486,46 @@ describe('Connect Slack (OAuth v2) and the Integrations API', function () {
       () => checkIntervalFromEnv({ GRANTFLOW_INTEGRATION_CHECK_INTERVAL: '5m' }),
       /GRANTFLOW_INTEGRATION_CHECK_INTERVAL must be a number of seconds/,
     );
+  });
+
+  it('shows a token Slack refuses as an error, and forgets the workspace when Slack says the app was removed', async () => {
+    const carol = await browserAs('carol@example.com');
+    fake.reset();
+    fake.addChannel('CAPPROVALS');
+    assert.equal((await install(carol)).landed, '/admin/integrations?slack=connected');
+    const token = fake.installs.at(-1)!.token;
+    api.integrations.invalidateRouting();
+    assert.equal((await overview(carol)).slack.state, 'active');
+
+    // Revoked behind Grantflow's back (no event): the page says so, and what to do.
+    await new WebClient(token, { slackApiUrl: fake.url, retryConfig: { retries: 0 } }).auth.revoke();
+    api.integrations.invalidateRouting();
+    const refused = (await overview(carol)).slack;
+    assert.equal(refused.state, 'error');
+    assert.equal(refused.source, 'oauth');
+    assert.match(
+      refused.message ?? '',
+      /Slack refuses the connected workspace's token \(token_revoked\): disconnect/,
+    );
+
+    // Slack's app_uninstalled event (signed, from that workspace): the installation is forgotten and audited.
+    const events = createSlackSender({ url: `${api.url}/slack/events`, signingSecret: SIGNING_SECRET });
+    const res = await events.event(
+      { type: 'app_uninstalled', event_ts: '1800000000.000100' },
+      { teamId: WORKSPACE.id },
+    );
+    assert.equal(res.status, 200);
+    await until('the workspace forgotten', async () =>
+      (await h.store.knex('slack_installations').count({ n: '*' }))[0]!.n === 0 ? true : undefined,
+    );
+    const [audit] = await h.store.listAudit({ type: 'integration.slack_uninstalled' });
+    assert.equal(audit?.actor, 'slack');
+    assert.equal(audit?.details.teamId, WORKSPACE.id);
+    const forged = await events.event(
+      { type: 'app_uninstalled' },
+      { teamId: WORKSPACE.id, forgeSignature: true },
+    );
+    assert.equal(forged.status, 401, 'only Slack can say so');
   });
 
   it('warns about flows that notify a channel the bot is not in', async () => {

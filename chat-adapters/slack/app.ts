@@ -14,6 +14,7 @@ import { registerDecisions } from './listeners/decisions';
 import { registerDirectMessages } from './listeners/direct-message';
 import { registerHome } from './listeners/home';
 import { registerRequestModal } from './listeners/request-modal';
+import { registerUninstall } from './listeners/uninstall';
 import { FastifySlackReceiver } from './receiver';
 import type { SlackSettings } from './settings';
 import { SlackConnection } from './connection';
@@ -122,6 +123,7 @@ export function createSlackApp(options: SlackAppOptions): SlackIntegration {
   registerDecisions(app, deps);
   registerDirectMessages(app, deps);
   registerHome(app, deps);
+  registerUninstall(app, { ctx, installations: connection.installations, log });
   app.error(async (err) => {
     log.error({ err: err.message, code: (err as { code?: string }).code }, 'Slack listener error');
   });

@@ -8,6 +8,9 @@ import type { SlackTokenSource } from '../../server/integrations/types';
 import type { KnexInstallationStore } from './installation-store';
 import type { SlackSettings } from './settings';
 
+/** How long a check's Slack call may take. */
+const CHECK_TIMEOUT_MS = 10_000;
+
 /** A usable bot token and where it came from. */
 export interface SlackBotToken {
   token: string;
@@ -18,11 +21,12 @@ export interface SlackBotToken {
 
 export class SlackConnection {
   private readonly clients = new Map<string, WebClient>();
+  private readonly checkClients = new Map<string, WebClient>();
 
   constructor(
     readonly settings: SlackSettings,
     /** Workspaces connected with OAuth; undefined where there is no database (then only the environment). */
-    private readonly installations: KnexInstallationStore | undefined,
+    readonly installations: KnexInstallationStore | undefined,
     private readonly clientOptions: WebClientOptions,
   ) {}
 
@@ -46,6 +50,25 @@ export class SlackConnection {
   async client(): Promise<WebClient | undefined> {
     const current = await this.botToken();
     return current ? this.clientFor(current.token) : undefined;
+  }
+
+  /**
+   * A client for checks a person is waiting on (the Integrations page, `flows validate`): no retries and a short
+   * timeout, where the notifier's client keeps Slack's patient retry policy.
+   */
+  async checkClient(token?: string): Promise<WebClient | undefined> {
+    const use = token ?? (await this.botToken())?.token;
+    if (!use) return undefined;
+    let client = this.checkClients.get(use);
+    if (!client) {
+      client = new WebClient(use, {
+        ...this.clientOptions,
+        retryConfig: { retries: 0 },
+        timeout: CHECK_TIMEOUT_MS,
+      });
+      this.checkClients.set(use, client);
+    }
+    return client;
   }
 
   /** One client per token, reused. */

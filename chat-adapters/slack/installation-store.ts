@@ -86,6 +86,17 @@ export class KnexInstallationStore implements InstallationStore {
     return row ? this.open(row) : undefined;
   }
 
+  /** The install key of the row serving a team (its own, or its enterprise's org-wide install), if any. */
+  async forTeamKey(teamId: string | undefined, enterpriseId?: string): Promise<string | undefined> {
+    if (!teamId && !enterpriseId) return undefined;
+    const row = await this.rowFor({
+      teamId,
+      enterpriseId,
+      isEnterpriseInstall: !teamId,
+    });
+    return row ? String(row.install_key) : undefined;
+  }
+
   /** Forgets a workspace by its install key (team or enterprise id); true when there was one. */
   async remove(installKeyOrTeam: string): Promise<boolean> {
     return (await this.knex(TABLE).where('install_key', installKeyOrTeam).delete()) > 0;

@@ -39,6 +39,8 @@ import type {
 export const DEFAULT_CHECK_INTERVAL_SECONDS = 300;
 /** A connector check that takes longer than this fails. */
 const CHECK_TIMEOUT_MS = 15_000;
+/** How long a token Slack accepted (or refused) is taken as such before auth.test is asked again. */
+const LIVENESS_CACHE_MS = 60_000;
 /** Routing checks call Slack once per channel; the page refreshes often, so their result is kept this long. */
 const ROUTING_CACHE_MS = 60_000;
 /** Slack errors that mean the token is dead already: disconnecting then only has to forget it. */
@@ -77,6 +79,7 @@ export class IntegrationsService {
   private routingCache?: { config: GrantflowConfig; at: number; warnings: Promise<RoutingWarning[]> };
   private timer?: NodeJS.Timeout;
   private builtPackage?: { appId: string | undefined; built: TeamsAppPackage };
+  private readonly liveness = new Map<string, { at: number; problem: Promise<TokenProblem | undefined> }>();
 
   constructor(private readonly options: IntegrationsServiceOptions) {}
 
@@ -120,9 +123,11 @@ export class IntegrationsService {
           installation: view,
           message: `a workspace is connected, but Slack is not configured on this server (${missingOAuthSettings(env).join(', ')} not set), so its token is not used`,
         };
-      return { ...base, state: 'active', source: 'oauth', installation: view };
+      const token = (await installations!.current())?.installation.bot?.token;
+      return this.withLiveness({ ...base, state: 'active', source: 'oauth', installation: view }, token);
     }
-    if (settings?.botToken) return { ...base, state: 'active', source: 'environment' };
+    if (settings?.botToken)
+      return this.withLiveness({ ...base, state: 'active', source: 'environment' }, settings.botToken);
     return {
       ...base,
       state: 'off',
@@ -131,6 +136,32 @@ export class IntegrationsService {
         ? 'No workspace is connected: use Connect Slack.'
         : `Slack is off: set ${base.oauthMissing.join(', ')} to connect it from here, or SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET.`,
     };
+  }
+
+  /**
+   * An active status, unless Slack refuses its token (the app was removed, the token revoked): then `error`, with
+   * what to do. Asked with auth.test, at most once a minute per token; Slack unreachable only adds a message.
+   */
+  private async withLiveness(status: SlackStatus, token: string | undefined): Promise<SlackStatus> {
+    const connection = this.options.slack.connection;
+    if (!token || !connection) return status;
+    let check = this.liveness.get(token);
+    if (!check || Date.now() - check.at > LIVENESS_CACHE_MS) {
+      check = { at: Date.now(), problem: tokenProblem(connection, token) };
+      this.liveness.set(token, check);
+    }
+    const problem = await check.problem;
+    if (!problem) return status;
+    if (problem.dead)
+      return {
+        ...status,
+        state: 'error',
+        message:
+          status.source === 'oauth'
+            ? `Slack refuses the connected workspace's token (${problem.message}): disconnect, then connect Slack again`
+            : `Slack refuses SLACK_BOT_TOKEN (${problem.message}): set a working bot token, or connect a workspace here`,
+      };
+    return { ...status, message: `Slack could not be reached to check the token: ${problem.message}` };
   }
 
   async teamsStatus(): Promise<TeamsStatus> {
@@ -262,7 +293,7 @@ export class IntegrationsService {
     const warnings = (async () => {
       let slack;
       try {
-        slack = await this.options.slack.connection?.client();
+        slack = await this.options.slack.connection?.checkClient();
       } catch (err) {
         this.options.log.warn({ err: messageOf(err) }, 'the connected Slack workspace cannot be used');
       }
@@ -278,9 +309,10 @@ export class IntegrationsService {
     return warnings;
   }
 
-  /** Forget cached routing (after connect or disconnect). */
+  /** Forget what is cached (routing, token checks): after connect or disconnect, and in tests. */
   invalidateRouting(): void {
     this.routingCache = undefined;
+    this.liveness.clear();
   }
 
   /**
@@ -399,6 +431,23 @@ export class IntegrationsService {
       overdueRevocations: overdue.length,
       overdueRequestIds: overdue.slice(0, 10).map((r) => r.id),
     };
+  }
+}
+
+/** Why Slack did not accept a token: `dead` when Slack refused it, else Slack could not be asked. */
+interface TokenProblem {
+  dead: boolean;
+  message: string;
+}
+
+async function tokenProblem(connection: SlackConnection, token: string): Promise<TokenProblem | undefined> {
+  try {
+    await (await connection.checkClient(token))!.auth.test();
+    return undefined;
+  } catch (err) {
+    const e = fromWebApiError('auth.test', err);
+    const dead = e instanceof SlackApiError && DEAD_TOKEN_ERRORS.has(e.slackError);
+    return { dead, message: e instanceof SlackApiError ? e.slackError : e.message };
   }
 }
 

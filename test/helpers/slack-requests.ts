@@ -46,7 +46,11 @@ export interface SlackSender {
   /** A block_actions, view_submission, view_closed or block_suggestion payload, as `payload=<JSON>`. */
   interaction(payload: object, opts?: SlackSendOptions): Promise<SlackResponse>;
   /** An Events API callback; pass `eventId` to redeliver the same event (a retry keeps its event_id). */
-  event(event: object, opts?: SlackSendOptions & { eventId?: string }): Promise<SlackResponse>;
+  /** An Events API envelope around `event`, from TEST_TEAM unless `teamId` names another workspace. */
+  event(
+    event: object,
+    opts?: SlackSendOptions & { eventId?: string; teamId?: string },
+  ): Promise<SlackResponse>;
   urlVerification(challenge: string, opts?: SlackSendOptions): Promise<SlackResponse>;
   /** Sends any raw body with the given content type, signed. */
   raw(body: string, contentType: string, opts?: SlackSendOptions): Promise<SlackResponse>;
@@ -117,9 +121,10 @@ export function createSlackSender(opts: { url: string; signingSecret: string }):
     interaction: (payload, o) =>
       send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), FORM, o),
     event(event, o = {}) {
+      const team = o.teamId ?? TEST_TEAM.id;
       const envelope = {
         token: VERIFICATION_TOKEN,
-        team_id: TEST_TEAM.id,
+        team_id: team,
         api_app_id: TEST_APP_ID,
         event,
         type: 'event_callback',
@@ -128,7 +133,7 @@ export function createSlackSender(opts: { url: string; signingSecret: string }):
         authorizations: [
           {
             enterprise_id: null,
-            team_id: TEST_TEAM.id,
+            team_id: team,
             user_id: 'UBOT',
             is_bot: true,
             is_enterprise_install: false,
