@@ -162,15 +162,27 @@ describe('Microsoft Teams', function () {
 
   it('refuses missing, badly signed and misaddressed tokens with 401, never 500', async () => {
     const activity = messageActivity({ user: users.alice, serviceUrl: connector.serviceUrl, text: 'hello' });
+    const noted = await h.store.getIntegrationStatus('teams');
     assert.equal((await teams.send(activity, { token: null })).status, 401);
     assert.equal((await teams.send(activity, { signWith: 'unknown-key' })).status, 401);
     assert.equal((await teams.send(activity, { audience: 'someone-else' })).status, 401);
     assert.equal((await teams.send(activity, { token: 'not-a-jwt' })).status, 401);
+    assert.deepEqual(
+      await h.store.getIntegrationStatus('teams'),
+      noted,
+      'a refused activity is not "received" on the Integrations page',
+    );
   });
 
   it('answers "request" with a form card, and turns a submitted card into a grant', async () => {
     const before = connector.activities().length;
     await send(messageActivity({ user: users.alice, serviceUrl: connector.serviceUrl, text: 'request' }));
+    // Noted at most once a minute per process: the page's "last activity" is within the last minute or so.
+    const last = await until('the activity noted for the Integrations page', async () => {
+      const at = (await h.store.getIntegrationStatus('teams'))?.status.lastActivityAt;
+      return typeof at === 'string' ? Date.parse(at) : undefined;
+    });
+    assert.ok(Date.now() - last < 70_000, `last activity ${new Date(last).toISOString()} is recent`);
     const form = await until('the form card', () =>
       connector
         .activities()
