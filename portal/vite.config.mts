@@ -16,5 +16,5 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
   },
-  server: { proxy: { '/api': api, '/auth': api } },
+  server: { proxy: { '/api': api, '/auth': api, '/slack': api } },
 });
