@@ -50,7 +50,8 @@ type FailureCode =
   | 'missing_code'
   | 'oauth_failed'
   | 'other_workspace'
-  | 'not_admin';
+  | 'not_admin'
+  | 'no_encryption_keys';
 
 export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthOptions): void {
   const { ctx, log, oauth } = options;
@@ -110,7 +111,8 @@ export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthO
         afterInstallation: async (installation, installOptions, _req, callbackRes) => {
           const refusal = await refuse(installation, installOptions);
           if (!refusal) {
-            replaced = (await options.installations!.current())?.view.teamId;
+            // list(), not current(): a token that no longer opens (a removed key) must not stop its replacement.
+            replaced = (await options.installations!.list())[0]?.teamId;
             return true;
           }
           // The token Slack just issued is not kept: revoke it, so no live token is left behind.
@@ -170,10 +172,13 @@ export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthO
         code: 'not_admin',
         message: `${by ?? 'The person who started'} is no longer a Grantflow admin`,
       };
+    // This server may not be the one that started the install: it too must be able to seal the token.
+    if (!options.keyring())
+      return { code: 'no_encryption_keys', message: 'GRANTFLOW_ENCRYPTION_KEYS is not set on this server' };
     const current = (await options.installations!.list())[0];
+    // An org-wide install is kept under its enterprise id, which the view shows as its teamId.
     const team = installation.isEnterpriseInstall ? installation.enterprise?.id : installation.team?.id;
-    const currentKey = current?.enterpriseId && !current.teamId ? current.enterpriseId : current?.teamId;
-    if (current && currentKey !== team)
+    if (current && current.teamId !== team)
       return {
         code: 'other_workspace',
         message: `Grantflow is connected to ${current.teamName ?? current.teamId}; disconnect it before connecting another workspace`,

@@ -26,6 +26,8 @@ const SLACK_ERRORS: Record<string, string> = {
   access_denied: 'the install was cancelled in Slack.',
   other_workspace: 'that is not the workspace already connected. Disconnect it first to switch workspaces.',
   not_admin: 'the person who started it is no longer a Grantflow admin.',
+  no_encryption_keys:
+    'GRANTFLOW_ENCRYPTION_KEYS is not set on the server Slack sent you back to, so the token could not be stored encrypted.',
   oauth_failed:
     "Slack refused the install. Check SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and the app's redirect URL; the server log has Slack's error.",
 };
