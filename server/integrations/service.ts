@@ -64,8 +64,8 @@ export function checkIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): numb
 export interface IntegrationsServiceOptions {
   ctx: AppContext;
   log: Logger;
-  /** Slack's settings (undefined: Slack is off) and why they could not be read, if they could not. */
-  slack: { settings?: SlackSettings; connection?: SlackConnection; error?: string };
+  /** Slack's settings and the connection over them (both undefined: Slack is off on this server). */
+  slack: { settings?: SlackSettings; connection?: SlackConnection };
   /** Workspaces connected with OAuth (also inside the connection; here for the page and disconnect). */
   installations?: KnexInstallationStore;
   teams: TeamsSettings;
@@ -94,7 +94,7 @@ export class IntegrationsService {
   }
 
   async slackStatus(): Promise<SlackStatus> {
-    const { settings, error } = this.options.slack;
+    const { settings } = this.options.slack;
     const env = this.options.env ?? process.env;
     const base = {
       mode: settings?.appToken ? ('socket' as const) : ('http' as const),
@@ -102,12 +102,12 @@ export class IntegrationsService {
       oauthMissing: settings?.oauth ? [] : missingOAuthSettings(env),
       environmentToken: Boolean(settings?.botToken ?? env.SLACK_BOT_TOKEN),
     };
-    if (error) return { ...base, state: 'error', source: 'none', message: error };
     const installations = this.options.installations;
     // Open the token first (which also re-seals it under the current key), then read what the page shows.
+    let opened: Awaited<ReturnType<KnexInstallationStore['current']>>;
     let openError: string | undefined;
     try {
-      await installations?.current();
+      opened = await installations?.current();
     } catch (err) {
       openError = messageOf(err);
     }
@@ -123,7 +123,7 @@ export class IntegrationsService {
           installation: view,
           message: `a workspace is connected, but Slack is not configured on this server (${missingOAuthSettings(env).join(', ')} not set), so its token is not used`,
         };
-      const token = (await installations!.current())?.installation.bot?.token;
+      const token = opened?.installation.bot?.token;
       return this.withLiveness({ ...base, state: 'active', source: 'oauth', installation: view }, token);
     }
     if (settings?.botToken)
