@@ -46,9 +46,8 @@ export async function checkRouting(
     let slack;
     try {
       const settings = slackSettings(config, env);
-      const keyring = keyringFromEnv(env);
       slack = settings
-        ? await slackConnection(settings, store?.knex, () => keyring, 0).checkClient()
+        ? await slackConnection(settings, store?.knex, () => keyringFromEnv(env), 0).checkClient()
         : undefined;
     } catch (err) {
       notes.push(`Slack could not be checked: ${messageOf(err)}`);

@@ -501,8 +501,8 @@ async function checkSlack(
   let store: Store | undefined;
   try {
     store = await openStore();
-    const keyring = keyringFromEnv(env);
-    found = await slackConnection(settings, store?.knex, () => keyring, 0).botToken();
+    // The keys are read only if a workspace is connected (their own check reports a malformed list).
+    found = await slackConnection(settings, store?.knex, () => keyringFromEnv(env), 0).botToken();
   } catch (err) {
     return {
       status: 'fail',

@@ -4,6 +4,7 @@
  * real Bolt app (HTTPReceiver), plus the app manifest.
  */
 import assert from 'node:assert/strict';
+import { BOT_SCOPES } from '../chat-adapters/slack/settings';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -721,9 +722,14 @@ describe('slack-app-manifest.yaml', () => {
       'channels:read',
       'groups:read',
     ]);
+    // Connect Slack asks for exactly the scopes the app declares, and Slack sends the browser back here.
+    assert.deepEqual(manifest.oauth_config.scopes.bot, [...BOT_SCOPES]);
+    assert.deepEqual(manifest.oauth_config.redirect_urls, [
+      'https://grantflow.example.com/slack/oauth_redirect',
+    ]);
     assert.deepEqual(manifest.settings.event_subscriptions, {
       request_url: url,
-      bot_events: ['app_home_opened', 'message.im'],
+      bot_events: ['app_home_opened', 'message.im', 'app_uninstalled', 'tokens_revoked'],
     });
     assert.deepEqual(manifest.settings.interactivity, {
       is_enabled: true,
