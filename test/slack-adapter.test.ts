@@ -12,7 +12,7 @@ import pino from 'pino';
 import { SlackChatAdapter } from '../chat-adapters/slack/adapter';
 import { SlackApiError, SlackUnavailableError } from '../chat-adapters/slack/errors';
 import { ACTIONS } from '../chat-adapters/slack/ids';
-import type { RequestMessage } from '../chat-adapters/types';
+import { pendingMessage } from './helpers/messages';
 
 const TOKEN = 'xoxb-test';
 
@@ -61,21 +61,7 @@ class FakeSlack {
   }
 }
 
-const message: RequestMessage = {
-  requestId: 'req-1',
-  requester: 'alice@example.com',
-  flow: 'db-read',
-  resource: 'orders-db',
-  permission: 'read',
-  reason: 'INC-7',
-  durationMs: 3_600_000,
-  status: 'PENDING_APPROVAL',
-  decisions: [],
-  approvers: ['bob@example.com'],
-  requiredApprovals: 1,
-  autoApprove: false,
-  event: 'requested',
-};
+const message = pendingMessage();
 
 describe('Slack chat adapter', () => {
   const slack = new FakeSlack();

@@ -14,7 +14,6 @@ import { SlackChatAdapter } from '../chat-adapters/slack/adapter';
 import { SlackDirectory } from '../chat-adapters/slack/directory';
 import { BOT_SCOPES, slackSettings } from '../chat-adapters/slack/settings';
 import { Notifier } from '../chat-adapters/notifier';
-import type { RequestMessage } from '../chat-adapters/types';
 import { createRequest } from '../core/create-request';
 import { createKeyring, parseKeys, newKeySpec } from '../core/keyring';
 import { createMetrics } from '../core/metrics';
@@ -28,6 +27,7 @@ import { capturingLogger } from './helpers/capture-log';
 import { createHarness, type Harness } from './helpers/harness';
 import { until } from './helpers/until';
 import { createSlackSender } from './helpers/slack-requests';
+import { pendingMessage } from './helpers/messages';
 import { readZip } from './helpers/zip';
 import { testLog } from './setup/stack';
 
@@ -365,21 +365,12 @@ describe('Connect Slack (OAuth v2) and the Integrations API', function () {
     const lines: string[] = [];
     const notifier = new Notifier([adapter], h.store, capturingLogger(lines));
     const calls = fake.calls.length;
-    const message: RequestMessage = {
+    const message = pendingMessage({
       requestId: 'req-slack-off',
-      requester: 'alice@example.com',
       flow: 'approved-write',
       resource: 'db',
       permission: 'readwrite',
-      reason: 'off',
-      durationMs: 60_000,
-      status: 'PENDING_APPROVAL',
-      decisions: [],
-      approvers: ['bob@example.com'],
-      requiredApprovals: 1,
-      autoApprove: false,
-      event: 'requested',
-    };
+    });
     await notifier.publish(message, [{ platform: 'slack', channel: 'CAPPROVALS' }]);
     assert.equal(fake.calls.length, calls, 'nothing was sent to Slack');
     const said = lines.map((l) => JSON.parse(l) as { platform?: string; err?: string });

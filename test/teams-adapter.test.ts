@@ -18,7 +18,7 @@ import pino from 'pino';
 import { TeamsChatAdapter, type ProactiveBotAdapter } from '../chat-adapters/teams/adapter';
 import { ADAPTIVE_CARD_CONTENT_TYPE, requestCard, type AdaptiveCard } from '../chat-adapters/teams/cards';
 import { VERBS } from '../chat-adapters/teams/ids';
-import type { RequestMessage } from '../chat-adapters/types';
+import { pendingMessage } from './helpers/messages';
 
 // The real CloudAdapter must fit what the Teams adapter asks for.
 void (null as unknown as CloudAdapter satisfies ProactiveBotAdapter);
@@ -78,21 +78,7 @@ function reference(conversationId: string): Partial<ConversationReference> {
   };
 }
 
-const message: RequestMessage = {
-  requestId: 'req-1',
-  requester: 'alice@example.com',
-  flow: 'db-read',
-  resource: 'orders-db',
-  permission: 'read',
-  reason: 'INC-7',
-  durationMs: 3_600_000,
-  status: 'PENDING_APPROVAL',
-  decisions: [],
-  approvers: ['bob@example.com'],
-  requiredApprovals: 1,
-  autoApprove: false,
-  event: 'requested',
-};
+const message = pendingMessage();
 
 const cardOf = (activity: Partial<Activity> | undefined): AdaptiveCard => {
   const [attachment] = activity?.attachments ?? [];
@@ -192,7 +178,7 @@ describe('Teams chat adapter', () => {
     const posted = await adapter.post({ kind: 'person', email: 'bob@example.com' }, 'approvers', message);
     assert.ok(posted);
     const stored = JSON.parse(JSON.stringify(posted)) as typeof posted;
-    const denied: RequestMessage = {
+    const denied: typeof message = {
       ...message,
       status: 'DENIED',
       event: 'denied',
