@@ -485,12 +485,12 @@ describe('Connect Slack (OAuth v2) and the Integrations API', function () {
     fake.addChannel('CAPPROVALS');
     assert.equal((await install(carol)).landed, '/admin/integrations?slack=connected');
     const token = fake.installs.at(-1)!.token;
-    api.integrations.invalidateRouting();
+    api.integrations.invalidate();
     assert.equal((await overview(carol)).slack.state, 'active');
 
     // Revoked behind Grantflow's back (no event): the page says so, and what to do.
     await new WebClient(token, { slackApiUrl: fake.url, retryConfig: { retries: 0 } }).auth.revoke();
-    api.integrations.invalidateRouting();
+    api.integrations.invalidate();
     const refused = (await overview(carol)).slack;
     assert.equal(refused.state, 'error');
     assert.equal(refused.source, 'oauth');
@@ -521,10 +521,10 @@ describe('Connect Slack (OAuth v2) and the Integrations API', function () {
 
   it('warns about flows that notify a channel the bot is not in', async () => {
     const carol = await browserAs('carol@example.com');
-    api.integrations.invalidateRouting();
+    api.integrations.invalidate();
     assert.deepEqual((await overview(carol)).routing, []);
     fake.setMember('CAPPROVALS', false);
-    api.integrations.invalidateRouting();
+    api.integrations.invalidate();
     const [warning, ...rest] = (await overview(carol)).routing;
     assert.equal(rest.length, 0);
     assert.equal(warning?.problem, 'not_in_channel');

@@ -121,15 +121,6 @@ export class SlackInstallationError extends Error {
   }
 }
 
-/** An OAuth `state` that Grantflow did not issue, that expired, or that was used already. */
-export class SlackOAuthStateError extends Error {
-  readonly code = 'SLACK_OAUTH_STATE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'SlackOAuthStateError';
-  }
-}
-
 /** Slack has no bot token: no workspace is connected and SLACK_BOT_TOKEN is not set. */
 export class SlackOffError extends SlackAdapterError {
   constructor(readonly method: string) {

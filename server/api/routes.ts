@@ -1,6 +1,6 @@
 /**
  * The HTTP API under /api/v1: create and list requests, one request with its timeline, decisions and changes,
- * what I may request, the audit log (admin) and integration health. Every call acts as the API token's
+ * what I may request, and the audit log (admin); integration health is in server/integrations/routes.ts. Every call acts as the API token's
  * identity and goes through the same use cases as the CLI and chat.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,10 +32,6 @@ import { ForbiddenError, NoCredentialsError } from './errors';
 import { callerOf, maySee, approvesFlow, requireAdmin, type Caller } from './access';
 import { sendError } from './errors';
 import { openApiDocument } from './openapi';
-import { createConnectorRegistry } from '../../connectors/registry';
-import type { ConnectorRegistry } from '../../connectors/types';
-import { slackSettings } from '../../chat-adapters/slack/settings';
-import { teamsSettings } from '../../chat-adapters/teams/settings';
 
 const duration = z
   .string()
@@ -125,32 +121,6 @@ export function registerApi(server: FastifyInstance, ctx: AppContext, links: Api
   server.get(
     '/api/v1/me',
     route(async (c) => ({ ...c.identity, admin: c.admin })),
-  );
-
-  let connectors: ConnectorRegistry | undefined;
-  server.addHook('onClose', async () => {
-    await connectors?.closeAll();
-  });
-  server.get(
-    '/api/v1/integrations/health',
-    route(async () => {
-      const config = ctx.config();
-      connectors ??= createConnectorRegistry(config.integrations, { log: ctx.log });
-      const registry = connectors;
-      const integrations = await Promise.all(
-        registry.names().map(async (name) => {
-          try {
-            return { name, type: registry.get(name).type, ...(await registry.get(name).checkHealth()) };
-          } catch (err) {
-            return { name, ok: false, message: err instanceof Error ? err.message : String(err) };
-          }
-        }),
-      );
-      return {
-        integrations,
-        chat: { slack: Boolean(slackSettings(config)), teams: Boolean(teamsSettings(config).appId) },
-      };
-    }),
   );
 
   server.get(

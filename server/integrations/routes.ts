@@ -1,5 +1,6 @@
 /**
- * The admin Integrations API under /api/v1/admin/integrations: the overview the page shows, "Check now" for a
+ * The admin Integrations API under /api/v1/admin/integrations (and everyone's GET /api/v1/integrations/health):
+ * the overview the page shows, "Check now" for a
  * connector, Disconnect for Slack, and the Teams app package download. Admin only; the POSTs are CSRF-checked
  * like every session-authenticated change (server/auth/csrf.ts) and audited.
  */
@@ -33,6 +34,16 @@ export function registerIntegrationRoutes(
       return sendError(reply, err);
     }
   };
+
+  // Any logged-in person may see whether the integrations answer; admins see more on the Integrations page.
+  server.get('/api/v1/integrations/health', async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await callerOf(ctx, req);
+      return await service.health();
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
 
   server.get(
     '/api/v1/admin/integrations',

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { routingProbe, routingWarnings } from '../../chat-adapters/routing';
-import { SlackConnection } from '../../chat-adapters/slack/connection';
+import type { SlackConnection } from '../../chat-adapters/slack/connection';
 import { fromWebApiError, SlackApiError } from '../../chat-adapters/slack/errors';
 import type { KnexInstallationStore } from '../../chat-adapters/slack/installation-store';
 import { missingOAuthSettings, type SlackSettings } from '../../chat-adapters/slack/settings';
@@ -232,6 +232,30 @@ export class IntegrationsService {
     );
   }
 
+  /**
+   * GET /api/v1/integrations/health (any logged-in person): every connector's health checked now, and whether
+   * each chat platform is on. The connectors are the page's own (one set of pools per API server).
+   */
+  async health(): Promise<{
+    integrations: ({ name: string; type?: string; ok: boolean; message?: string } & Partial<HealthResult>)[];
+    chat: { slack: boolean; teams: boolean };
+  }> {
+    const registry = this.connectors();
+    const integrations = await Promise.all(
+      registry.names().map(async (name) => {
+        try {
+          return { name, type: registry.get(name).type, ...(await registry.get(name).checkHealth()) };
+        } catch (err) {
+          return { name, ok: false, message: messageOf(err) };
+        }
+      }),
+    );
+    return {
+      integrations,
+      chat: { slack: this.options.slack.settings !== undefined, teams: Boolean(this.options.teams.appId) },
+    };
+  }
+
   /** Runs one connector's health check now, keeps the result, and audits who asked. */
   async checkConnector(name: string, actor?: Actor): Promise<ConnectorStatus> {
     const config = this.options.ctx.config();
@@ -310,7 +334,7 @@ export class IntegrationsService {
   }
 
   /** Forget what is cached (routing, token checks): after connect or disconnect, and in tests. */
-  invalidateRouting(): void {
+  invalidate(): void {
     this.routingCache = undefined;
     this.liveness.clear();
   }
@@ -353,7 +377,7 @@ export class IntegrationsService {
         forced: force,
       },
     });
-    this.invalidateRouting();
+    this.invalidate();
     this.options.log.info(
       { teamId: current.view.teamId, revoked, by: actor.email },
       'Slack workspace disconnected',
@@ -473,5 +497,3 @@ function storedCheck(health: HealthResult): StoredCheck {
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-export { SlackConnection };

@@ -145,7 +145,7 @@ export function registerSlackOAuth(server: FastifyInstance, options: SlackOAuthO
               reconnected: replaced !== undefined,
             },
           });
-          options.service.invalidateRouting();
+          options.service.invalidate();
           log.info({ teamId: installation.team?.id, by }, 'Slack workspace connected');
           backToPage(callbackRes, { slack: 'connected' });
         },

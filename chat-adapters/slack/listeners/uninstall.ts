@@ -17,7 +17,7 @@ export function registerUninstall(
   const forget = async (event: string, teamId?: string, enterpriseId?: string) => {
     const { installations, ctx, log } = deps;
     if (!installations) return;
-    const key = (await installations.forTeamKey(teamId, enterpriseId)) ?? undefined;
+    const key = await installations.forTeamKey(teamId, enterpriseId);
     if (!key || !(await installations.remove(key))) return;
     await ctx.store.appendAudit({
       eventKey: `integration:slack_uninstalled:${randomUUID()}`,
